@@ -1,0 +1,41 @@
+/*
+ * config.h - firelake's options.
+ *
+ * Each option comes, weakest first, from its default, the config file
+ * (--config FILE or FIRELAKE_CONFIG: `name = value` lines, '#' comments),
+ * the environment (FIRELAKE_<NAME>, upper case, '-' as '_'), then the
+ * command line (--name VALUE or --name=VALUE).  Unknown or invalid options
+ * are errors with a message that names them.
+ */
+#ifndef FL_CONFIG_H
+#define FL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "result.h"
+
+struct fl_config {
+	char listen_host[256];      /* --listen HOST:PORT, default 127.0.0.1:4599 */
+	int listen_port;
+	char data_dir[4096];        /* --data-dir, default ./var */
+	char pg[4096];              /* --pg URL; empty: embedded */
+	char storage[4096];         /* --storage URL, default file://<data-dir>/lake */
+	char config_file[4096];     /* --config FILE */
+	uint64_t wal_budget_bytes;  /* --wal-budget BYTES[K|M|G], default 4G */
+	int http_threads;           /* --http-threads N, default 8 */
+	int delivery_threads;       /* --delivery-threads N, default 2 */
+	char log_level[16];         /* --log-level debug|info|warn|error */
+};
+
+/* Parses argv (after the "serve" word) with env (NULL-terminated
+ * "NAME=value" list, e.g. environ) into *cfg.  FL_INVALID with a message
+ * naming the option for anything unknown or malformed. */
+enum fl_result fl_config_parse(struct fl_config *cfg, int argc, char **argv,
+			       char **env, struct fl_error *err) FL_MUST_USE;
+
+/* Writes the option list (for --help) to f. */
+#include <stdio.h>
+void fl_config_usage(FILE *f);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * enrich.h - turn one event into an enriched event.
+ *
+ * An event is a JSON object with event_uuid (string), event_name (string)
+ * and created_at (Unix seconds, integer or fractional).  Enrichment adds
+ *   "created_datetime": ISO 8601 UTC ("2026-01-01T00:13:11Z", or with
+ *                       ".mmmZ" when created_at has a fraction)
+ *   "event_type":       first ':'-separated part of event_name
+ *   "event_subtype":    second part, or null when there is none
+ * spliced in before the closing brace; the rest of the event is kept byte
+ * for byte.  Members of those three names already in the event are
+ * replaced (removed from where they stood).  The whole event is validated.
+ */
+#ifndef FL_ENRICH_H
+#define FL_ENRICH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "result.h"
+
+struct fl_enriched {
+	int64_t created_at_ms;  /* event time, milliseconds since the epoch */
+	/* Spans into the output buffer (valid until it is next modified),
+	 * offsets relative to the start of the appended event: */
+	size_t event_type_off, event_type_len;
+	size_t event_subtype_off, event_subtype_len;  /* len 0: null */
+	size_t event_off, event_len;   /* the whole enriched event */
+};
+
+/* Enriches one event (in/len: one event without its newline) and appends
+ * it to out.  On failure returns FL_INVALID (or FL_TOO_LARGE from out),
+ * leaves out as it was and sets *why to a short static reason. */
+enum fl_result fl_enrich_event(const char *in, size_t len, struct fl_buf *out,
+			       struct fl_enriched *info, const char **why) FL_MUST_USE;
+
+/* Formats ms since the epoch as ISO 8601 UTC; with_ms adds ".mmm".
+ * out must hold 25 bytes.  Returns the length written. */
+size_t fl_iso8601(int64_t ms, int with_ms, char *out);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * jscan.h - a validating JSON scanner that builds no DOM.
+ *
+ * The ingest hot path reads request bodies and events with it: it checks
+ * the full grammar of RFC 8259 (UTF-8 included, nesting bounded) and hands
+ * back spans into the input.  Strings are returned raw (between the
+ * quotes); fl_json_unescape decodes them when they hold escapes.
+ */
+#ifndef FL_JSCAN_H
+#define FL_JSCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "result.h"
+
+#define FL_JSON_MAX_DEPTH 64
+
+/* Skips JSON white space. */
+const char *fl_json_ws(const char *p, const char *end);
+
+/* Validates one JSON value at p (no leading white space) and returns the
+ * first byte after it, or NULL with *why (static text) when the value is
+ * malformed or nests deeper than FL_JSON_MAX_DEPTH. */
+const char *fl_json_value(const char *p, const char *end, const char **why);
+
+/* Validates a string at p (p points at the opening quote); *s/*n is the
+ * raw content between the quotes, *escaped says it holds a backslash. */
+const char *fl_json_string(const char *p, const char *end, const char **s,
+			   size_t *n, bool *escaped, const char **why);
+
+/* Decodes the raw content of a validated string (escapes, \u surrogate
+ * pairs) and appends it to out. */
+enum fl_result fl_json_unescape(const char *s, size_t n, struct fl_buf *out) FL_MUST_USE;
+
+/* Object iteration over a validated or unvalidated object:
+ *
+ *   struct fl_json_member m;
+ *   const char *p = fl_json_object_begin(text, end, &why);
+ *   while (p && (p = fl_json_object_next(p, end, &m, &why)) && m.key)
+ *       ... m.key/m.key_len (raw), m.value/m.value_len (validated span) ...
+ *
+ * object_begin expects '{' at p (after white space) and returns the
+ * position after it; object_next returns the position after the member
+ * (and its comma) with m.key set, or, at the closing brace, the position
+ * after it with m.key == NULL.  NULL with *why on malformed input. */
+struct fl_json_member {
+	const char *key;
+	size_t key_len;
+	bool key_escaped;
+	const char *value;
+	size_t value_len;
+	const char *member;    /* first byte of the key's opening quote */
+};
+const char *fl_json_object_begin(const char *p, const char *end, const char **why);
+const char *fl_json_object_next(const char *p, const char *end,
+				struct fl_json_member *m, const char **why);
+
+/* Array iteration, same pattern: *elem/*elem_len is the validated element,
+ * *elem == NULL at the closing bracket. */
+const char *fl_json_array_begin(const char *p, const char *end, const char **why);
+const char *fl_json_array_next(const char *p, const char *end, const char **elem,
+			       size_t *elem_len, const char **why);
+
+/* Finds the value of a top-level member of a validated object, by key
+ * (compared after unescaping).  Returns false when absent. */
+bool fl_json_find(const char *obj, size_t len, const char *key, size_t key_len,
+		  const char **value, size_t *value_len);
+
+/* Base64 (RFC 4648, with padding; white space not allowed).  Appends the
+ * decoded bytes to out.  FL_INVALID on a bad character or length. */
+enum fl_result fl_base64_decode(const char *s, size_t n, struct fl_buf *out) FL_MUST_USE;
+enum fl_result fl_base64_encode(const void *p, size_t n, struct fl_buf *out) FL_MUST_USE;
+
+#endif

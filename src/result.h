@@ -1,0 +1,48 @@
+/*
+ * result.h - the one result enum of firelake, and the error text beside it.
+ *
+ * Every fallible function returns enum fl_result; values are stable (they
+ * appear in logs and tests).  Human text travels beside the code in a
+ * struct fl_error, short and factual.  The mapping from results to the AWS
+ * error shape lives in awserr.c, and only there.
+ */
+#ifndef FL_RESULT_H
+#define FL_RESULT_H
+
+#include <stddef.h>
+
+#define FL_MUST_USE __attribute__((warn_unused_result))
+#define FL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+enum fl_result {
+	FL_OK = 0,
+	FL_INVALID = 1,     /* the client sent something malformed */
+	FL_TOO_LARGE = 2,   /* a size limit of the API was passed */
+	FL_NOT_FOUND = 3,
+	FL_EXISTS = 4,
+	FL_IO = 5,          /* local disk failed */
+	FL_UNAVAILABLE = 6, /* load shed or dependency down: client retries */
+	FL_RETRY = 7,       /* transient: the caller retries by itself */
+	FL_INTERNAL = 8,
+	FL_IN_USE = 9,      /* resource busy (e.g. stream being deleted) */
+	FL_LIMIT = 10,      /* an account-style limit (count of streams ...) */
+	FL_UNKNOWN_OP = 11,
+};
+
+#define FL_ERROR_MAX 256
+
+/* A result plus its human text.  Fixed size: lives on the stack. */
+struct fl_error {
+	enum fl_result code;
+	char msg[FL_ERROR_MAX];
+};
+
+/* Sets *err (when not NULL) and returns code, so callers can write
+ * `return fl_error_set(err, FL_INVALID, "...")`. */
+enum fl_result fl_error_set(struct fl_error *err, enum fl_result code,
+			    const char *fmt, ...) FL_PRINTF(3, 4);
+
+/* Stable lower-case name of a result ("invalid", "io" ...). */
+const char *fl_result_name(enum fl_result r);
+
+#endif
