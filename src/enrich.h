@@ -10,6 +10,20 @@
  * spliced in before the closing brace; the rest of the event is kept byte
  * for byte.  Members of those three names already in the event are
  * replaced (removed from where they stood).  The whole event is validated.
+ *
+ * Details the issue left open, decided here:
+ *  - White space around the object is accepted and not copied: the output
+ *    starts with '{' and ends with '}'.  Anything else after the object
+ *    is an error.
+ *  - With duplicate keys the last event_uuid, event_name or created_at
+ *    wins; the duplicates themselves are kept in the output.
+ *  - created_at must be a JSON number in [0, 253402300800) (up to
+ *    9999-12-31T23:59:59.999Z); -0 is 0.  The milliseconds are truncated,
+ *    never rounded.  ".mmm" is written when the value is not an integer
+ *    (so 1767226391.0 and 1.767226391e9 give whole seconds).
+ *  - event_name is split on ':' in its raw content, so an escaped colon
+ *    (\u003a) does not split; escapes stay as written in each part.  An
+ *    empty second part ("payment:") counts as none: event_subtype null.
  */
 #ifndef FL_ENRICH_H
 #define FL_ENRICH_H
@@ -23,10 +37,14 @@
 struct fl_enriched {
 	int64_t created_at_ms;  /* event time, milliseconds since the epoch */
 	/* Spans into the output buffer (valid until it is next modified),
-	 * offsets relative to the start of the appended event: */
+	 * offsets relative to the start of the appended event, i.e. the
+	 * event type is at out->data + event_off + event_type_off.  The
+	 * spans are raw JSON string content (between the quotes; escapes
+	 * kept as the event wrote them, fl_json_unescape decodes them): */
 	size_t event_type_off, event_type_len;
 	size_t event_subtype_off, event_subtype_len;  /* len 0: null */
-	size_t event_off, event_len;   /* the whole enriched event */
+	size_t event_off, event_len;   /* the whole enriched event; event_off
+					* is an offset into out->data */
 };
 
 /* Enriches one event (in/len: one event without its newline) and appends

@@ -31,6 +31,9 @@ const char *fl_result_name(enum fl_result r)
 	case FL_IN_USE: return "in use";
 	case FL_LIMIT: return "limit";
 	case FL_UNKNOWN_OP: return "unknown operation";
+	case FL_VALIDATION: return "validation";
+	case FL_CONFLICT: return "conflict";
+	case FL_MALFORMED: return "malformed";
 	}
 	return "unknown";
 }

@@ -27,6 +27,9 @@ enum fl_result {
 	FL_IN_USE = 9,      /* resource busy (e.g. stream being deleted) */
 	FL_LIMIT = 10,      /* an account-style limit (count of streams ...) */
 	FL_UNKNOWN_OP = 11,
+	FL_VALIDATION = 12, /* a request violates its shape's constraints */
+	FL_CONFLICT = 13,   /* stale version: concurrent modification */
+	FL_MALFORMED = 14,  /* the request body is not the JSON it must be */
 };
 
 #define FL_ERROR_MAX 256

@@ -96,11 +96,16 @@ enum fl_result fl_wal_append(struct fl_wal *w, const void *frames, size_t len,
 enum fl_result fl_wal_sync(struct fl_wal *w, const struct fl_wal_ticket *ticket,
 			   struct fl_error *err) FL_MUST_USE;
 
-/* Bytes and age of the open segment (0 bytes when none is open). */
+/* Bytes (file size, header included) and age of the open segment (0 bytes
+ * when none is open).  A segment whose fdatasync failed counts as open
+ * until fl_wal_seal hands it out. */
 void fl_wal_open_stats(struct fl_wal *w, uint64_t *bytes, int64_t *created_ms);
 
 /* Seals the open segment: syncs it, closes it, and the next append opens a
- * new one.  *sealed describes it.  FL_NOT_FOUND when nothing is open. */
+ * new one.  *sealed describes it.  FL_NOT_FOUND when nothing is open.
+ * A segment poisoned by a failed fdatasync (in fl_wal_sync or a failed
+ * seal, which returns FL_IO) is handed out by the next call first, with
+ * FL_OK: it is closed and goes to delivery like any sealed segment. */
 enum fl_result fl_wal_seal(struct fl_wal *w, struct fl_wal_segment *sealed,
 			   struct fl_error *err) FL_MUST_USE;
 
@@ -133,5 +138,7 @@ enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
 
 /* CRC32C (Castagnoli), as used by the frames. */
 uint32_t fl_crc32c(uint32_t crc, const void *p, size_t n);
+/* The same with the portable table code whatever the CPU (tests, bench). */
+uint32_t fl_crc32c_sw(uint32_t crc, const void *p, size_t n);
 
 #endif
