@@ -220,9 +220,10 @@ moto_setup() {
 
 # ---- loadgen --------------------------------------------------------------
 if [ ! -x "$LOADGEN_BIN" ]; then
-	log "no loadgen at $LOADGEN_BIN; compiling bench/loadgen.c with cc"
+	log "no loadgen at $LOADGEN_BIN; compiling bench/loadgen*.c with cc"
 	LOADGEN_BIN=$TMP/loadgen
-	cc -std=gnu11 -O2 -D_GNU_SOURCE -o "$LOADGEN_BIN" "$ROOT/bench/loadgen.c" -lpthread ||
+	cc -std=gnu11 -O2 -D_GNU_SOURCE -o "$LOADGEN_BIN" "$ROOT/bench/loadgen.c" \
+		"$ROOT/bench/loadgen_pool.c" "$ROOT/bench/loadgen_http.c" -lpthread ||
 		{ log "cannot build loadgen"; exit 1; }
 fi
 "$LOADGEN_BIN" --help >/dev/null || { log "loadgen does not run"; exit 1; }

@@ -320,6 +320,11 @@ void fl_db_release(struct fl_db *db, PGconn *conn)
 		break;
 	}
 	pthread_mutex_lock(&db->mu);
+	if (db->nidle >= db->open) { /* released twice: a caller bug */
+		pthread_mutex_unlock(&db->mu);
+		fl_error("a PostgreSQL connection was returned to the pool twice");
+		return;
+	}
 	db->idle[db->nidle++] = conn;
 	pthread_cond_signal(&db->cv);
 	pthread_mutex_unlock(&db->mu);

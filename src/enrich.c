@@ -1,11 +1,12 @@
 /*
  * enrich.c - one event in, one enriched event out.
  *
- * Design.  One validating pass over the event's members with jscan's
- * object iterator remembers where the last event_uuid, event_name and
- * created_at values are and counts the members that enrichment replaces
- * (created_datetime, event_type, event_subtype).  Nothing is written until
- * the event is known good, so a failure leaves the output untouched.
+ * Design.  One validating pass (fl_json_object_scan) hands back the
+ * event's top-level members; a look at their keys finds the last
+ * event_uuid, event_name and created_at values and counts the members that
+ * enrichment replaces (created_datetime, event_type, event_subtype).
+ * Nothing is written until the event is known good, so a failure leaves
+ * the output untouched.
  *
  * The usual event has none of the replaced members: its output is its own
  * bytes up to the closing brace, then the three new members and '}'.  The
@@ -42,7 +43,8 @@ static enum fl_result reject(const char **why, const char *msg)
 	return FL_INVALID;
 }
 
-static enum field classify(const struct fl_json_member *m)
+static inline __attribute__((always_inline)) enum field
+classify(const struct fl_json_member *m)
 {
 	static const struct {
 		const char *name;
@@ -103,6 +105,20 @@ static bool seconds_to_ms(const char *s, size_t n, int64_t *ms, bool *frac)
 	const char *p = s, *end = s + n;
 	bool neg = false;
 
+	/* The usual spelling: a plain integer of at most 12 digits. */
+	if (n <= 12 && *p != '-') {
+		int64_t v = 0;
+		while (p < end && *p >= '0' && *p <= '9')
+			v = v * 10 + (*p++ - '0');
+		if (p == end) {
+			if (v * 1000 > MAX_MS)
+				return false;
+			*ms = v * 1000;
+			*frac = false;
+			return true;
+		}
+		p = s;
+	}
 	if (*p == '-') {
 		neg = true;
 		p++;
@@ -164,8 +180,11 @@ static bool seconds_to_ms(const char *s, size_t n, int64_t *ms, bool *frac)
 
 static inline char *put2(char *d, unsigned v)
 {
-	d[0] = (char)('0' + v / 10);
-	d[1] = (char)('0' + v % 10);
+	static const char digits[] =
+		"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
+	memcpy(d, digits + 2 * v, 2);
 	return d + 2;
 }
 
@@ -320,15 +339,44 @@ static size_t copy_kept(const char *obj, const char *end, char *d, bool *any)
 	return n;
 }
 
+/* What the first pass learns about an event's members. */
+struct found {
+	struct span uuid, name, cat;  /* the last of each */
+	size_t replaced;
+};
+
+static inline void note(struct found *f, const struct fl_json_member *m)
+{
+	switch (classify(m)) {
+	case F_UUID:
+		f->uuid = (struct span){ m->value, m->value_len };
+		break;
+	case F_NAME:
+		f->name = (struct span){ m->value, m->value_len };
+		break;
+	case F_CREATED_AT:
+		f->cat = (struct span){ m->value, m->value_len };
+		break;
+	case F_REPLACED:
+		f->replaced++;
+		break;
+	case F_OTHER:
+		break;
+	}
+}
+
+/* Top-level members read in one scan; events with more are read again by
+ * iteration. */
+#define FAST_MEMBERS 32
+
 enum fl_result fl_enrich_event(const char *in, size_t len, struct fl_buf *out,
 			       struct fl_enriched *info, const char **why)
 {
 	const char *end = in + len, *w = "not valid JSON";
-	struct span uuid = { 0 }, name = { 0 }, cat = { 0 };
+	struct fl_json_member mem[FAST_MEMBERS];
+	struct found f = { { 0 }, { 0 }, { 0 }, 0 };
 	struct fl_enriched scratch;
-	struct fl_json_member m;
-	size_t replaced = 0;
-	bool members = false;
+	size_t count;
 
 	if (!info)
 		info = &scratch;
@@ -345,31 +393,24 @@ enum fl_result fl_enrich_event(const char *in, size_t len, struct fl_buf *out,
 		return reject(why, "not a JSON object");
 	}
 
-	const char *p = fl_json_object_begin(obj, end, &w);
-	while ((p = fl_json_object_next(p, end, &m, &w)) && m.key) {
-		members = true;
-		switch (classify(&m)) {
-		case F_UUID:
-			uuid = (struct span){ m.value, m.value_len };
-			break;
-		case F_NAME:
-			name = (struct span){ m.value, m.value_len };
-			break;
-		case F_CREATED_AT:
-			cat = (struct span){ m.value, m.value_len };
-			break;
-		case F_REPLACED:
-			replaced++;
-			break;
-		case F_OTHER:
-			break;
-		}
-	}
+	const char *p = fl_json_object_scan(obj, end, mem, FAST_MEMBERS, &count, &w);
 	if (!p)
 		return reject(why, w);
 	const char *close = p - 1;
 	if (fl_json_ws(p, end) != end)
 		return reject(why, "trailing data after JSON");
+	if (count <= FAST_MEMBERS) {
+		for (size_t i = 0; i < count; i++)
+			note(&f, &mem[i]);
+	} else {
+		struct fl_json_member m;
+		const char *q = fl_json_object_begin(obj, end, &w);
+		while ((q = fl_json_object_next(q, end, &m, &w)) && m.key)
+			note(&f, &m);
+	}
+	bool members = count > 0;
+	struct span uuid = f.uuid, name = f.name, cat = f.cat;
+	size_t replaced = f.replaced;
 
 	if (!uuid.p)
 		return reject(why, "missing event_uuid");

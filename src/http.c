@@ -14,6 +14,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -294,24 +295,23 @@ enum fl_result fl_http_start(struct fl_server *srv, const char *host, int port,
 	h->srv = srv;
 
 	struct sockaddr_storage ss = { 0 };
-	socklen_t sslen;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV }, *ai = NULL;
+	char portstr[16];
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		sslen = sizeof *sin;
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sslen = sizeof *sin6;
-		flags |= MHD_USE_IPv6;
-	} else {
+	snprintf(portstr, sizeof portstr, "%d", port);
+	int gai = getaddrinfo(host, portstr, &hints, &ai);
+	if (gai != 0 || !ai || ai->ai_addrlen > sizeof ss) {
+		if (ai)
+			freeaddrinfo(ai);
 		free(h);
-		return fl_error_set(err, FL_INVALID, "listen address %s is not an IP address", host);
+		return fl_error_set(err, FL_INVALID, "cannot resolve listen address %s: %s", host,
+				    gai ? gai_strerror(gai) : "no address");
 	}
-	(void)sslen;
+	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	freeaddrinfo(ai);
 	h->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h,
 				     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, NULL,
 				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

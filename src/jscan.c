@@ -58,11 +58,31 @@ static inline bool is_digit(char c)
 	return (unsigned char)(c - '0') < 10;
 }
 
-static inline const char *ws(const char *p, const char *end)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+static const char *ws_slow(const char *p, const char *end)
 {
 	while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
 		p++;
 	return p;
+}
+
+/* Most JSON on the wire is compact: one compare says "no white space". */
+static ALWAYS_INLINE const char *ws(const char *p, const char *end)
+{
+	if (p < end && (unsigned char)*p > ' ')
+		return p;
+	return ws_slow(p, end);
+}
+
+/* Skips white space; returns the position of c if it comes next, else
+ * NULL. */
+static ALWAYS_INLINE const char *at(const char *p, const char *end, char c)
+{
+	if (p < end && *p == c)
+		return p;
+	p = ws_slow(p, end);
+	return p < end && *p == c ? p : NULL;
 }
 
 const char *fl_json_ws(const char *p, const char *end)
@@ -158,8 +178,8 @@ static const char *utf8_seq(const char *p, const char *end, const char **why)
 
 /* Validates a string body (p is after the opening quote) and returns the
  * byte after the closing quote; *escaped says a backslash was seen. */
-static const char *string_body(const char *p, const char *end, bool *escaped,
-			       const char **why)
+static ALWAYS_INLINE const char *string_body(const char *p, const char *end,
+					     bool *escaped, const char **why)
 {
 #ifdef __SSE2__
 	const __m128i quote = _mm_set1_epi8('"');
@@ -192,17 +212,18 @@ static const char *string_body(const char *p, const char *end, bool *escaped,
 #ifdef __SSE2__
 special:
 #endif
-		switch (str_class[(unsigned char)*p]) {
-		case C_QUOTE:
+		if (*p == '"') {
 			*escaped = esc;
 			return p + 1;
+		}
+		switch (str_class[(unsigned char)*p]) {
 		case C_BSLASH:
 			esc = true;
 			p = string_escape(p, end, why);
 			break;
 		case C_CTRL:
 			return fail(why, WHY_CTRL);
-		default:
+		default:  /* C_HIGH */
 			p = utf8_seq(p, end, why);
 			break;
 		}
@@ -280,7 +301,7 @@ static const char *literal(const char *p, const char *end, const char *lit,
 
 /* Validates `"key" :` plus the white space after it; returns the start of
  * the member's value. */
-static const char *member_key(const char *p, const char *end, const char **why)
+static ALWAYS_INLINE const char *member_key(const char *p, const char *end, const char **why)
 {
 	bool esc;
 
@@ -289,8 +310,7 @@ static const char *member_key(const char *p, const char *end, const char **why)
 	p = string_body(p + 1, end, &esc, why);
 	if (!p)
 		return NULL;
-	p = ws(p, end);
-	if (p == end || *p != ':')
+	if (!(p = at(p, end, ':')))
 		return fail(why, WHY_JSON);
 	return ws(p + 1, end);
 }
@@ -370,6 +390,20 @@ const char *fl_json_value(const char *p, const char *end, const char **why)
 	return scan_value(p, end, 0, why);
 }
 
+/* A member or element value (one level down): strings and numbers, most
+ * values of an event, without the container machinery. */
+static ALWAYS_INLINE const char *member_value(const char *p, const char *end,
+					      const char **why)
+{
+	bool esc;
+
+	if (p < end && *p == '"')
+		return string_body(p + 1, end, &esc, why);
+	if (p < end && (*p == '-' || is_digit(*p)))
+		return number(p, end, why);
+	return scan_value(p, end, 1, why);
+}
+
 /* ---- iteration -------------------------------------------------------- */
 
 /*
@@ -393,43 +427,97 @@ const char *fl_json_object_next(const char *p, const char *end,
 				struct fl_json_member *m, const char **why)
 {
 	char prev = p[-1];
+	bool esc;
 
-	memset(m, 0, sizeof *m);
 	p = ws(p, end);
 	if (p == end)
 		return fail(why, WHY_JSON);
-	if (*p == '}')
-		return prev == ',' ? fail(why, WHY_JSON) : p + 1;
+	if (*p == '}') {
+		if (prev == ',')
+			return fail(why, WHY_JSON);
+		m->key = m->value = m->member = NULL;
+		m->key_len = m->value_len = 0;
+		m->key_escaped = false;
+		return p + 1;
+	}
 	if ((prev != ',' && prev != '{') || *p != '"')
 		return fail(why, WHY_JSON);
 
 	const char *key = p + 1;
-	bool esc;
 	p = string_body(key, end, &esc, why);
 	if (!p)
 		return NULL;
-	const char *key_end = p - 1;
-	p = ws(p, end);
-	if (p == end || *p != ':')
+	m->key = key;
+	m->key_len = (size_t)(p - 1 - key);
+	m->key_escaped = esc;
+	m->member = key - 1;
+	if (!(p = at(p, end, ':')))
 		return fail(why, WHY_JSON);
 	const char *value = ws(p + 1, end);
-	p = scan_value(value, end, 1, why);
+	p = member_value(value, end, why);
 	if (!p)
 		return NULL;
-
-	m->key = key;
-	m->key_len = (size_t)(key_end - key);
-	m->key_escaped = esc;
 	m->value = value;
 	m->value_len = (size_t)(p - value);
-	m->member = key - 1;
 
-	p = ws(p, end);
-	if (p < end && *p == ',')
+	if ((p = at(p, end, ',')))
 		return p + 1;
-	if (p < end && *p == '}')
+	if ((p = at(value + m->value_len, end, '}')))
 		return p;
 	return fail(why, WHY_JSON);
+}
+
+const char *fl_json_object_scan(const char *p, const char *end,
+				struct fl_json_member *members, size_t max,
+				size_t *count, const char **why)
+{
+	size_t n = 0;
+	bool esc;
+
+	p = ws(p, end);
+	if (p == end)
+		return fail(why, WHY_JSON);
+	if (*p != '{')
+		return fail(why, WHY_OBJECT);
+	p = ws(p + 1, end);
+	if (p < end && *p == '}') {
+		*count = 0;
+		return p + 1;
+	}
+	for (;;) {
+		if (p == end || *p != '"')
+			return fail(why, WHY_JSON);
+		const char *key = p + 1;
+		p = string_body(key, end, &esc, why);
+		if (!p)
+			return NULL;
+		const char *key_end = p - 1;
+		if (!(p = at(p, end, ':')))
+			return fail(why, WHY_JSON);
+		const char *value = ws(p + 1, end);
+		p = member_value(value, end, why);
+		if (!p)
+			return NULL;
+		if (n < max) {
+			struct fl_json_member *m = &members[n];
+			m->key = key;
+			m->key_len = (size_t)(key_end - key);
+			m->key_escaped = esc;
+			m->value = value;
+			m->value_len = (size_t)(p - value);
+			m->member = key - 1;
+		}
+		n++;
+		const char *q = at(p, end, ',');
+		if (q) {
+			p = ws(q + 1, end);
+			continue;
+		}
+		if (!(q = at(p, end, '}')))
+			return fail(why, WHY_JSON);
+		*count = n;
+		return q + 1;
+	}
 }
 
 const char *fl_json_array_begin(const char *p, const char *end, const char **why)
@@ -458,16 +546,15 @@ const char *fl_json_array_next(const char *p, const char *end, const char **elem
 		return fail(why, WHY_JSON);
 
 	const char *value = p;
-	p = scan_value(value, end, 1, why);
+	p = member_value(value, end, why);
 	if (!p)
 		return NULL;
 	*elem = value;
 	*elem_len = (size_t)(p - value);
 
-	p = ws(p, end);
-	if (p < end && *p == ',')
+	if ((p = at(p, end, ',')))
 		return p + 1;
-	if (p < end && *p == ']')
+	if ((p = at(value + *elem_len, end, ']')))
 		return p;
 	return fail(why, WHY_JSON);
 }
@@ -615,32 +702,61 @@ bool fl_json_key_eq(const char *raw, size_t n, bool escaped, const char *key,
 
 /* ---- lookup in validated objects -------------------------------------- */
 
-/* p is after an opening quote; returns the byte after the closing one. */
-static const char *skip_string(const char *p, const char *end)
+/* p is after an opening quote of a valid string; returns the byte after
+ * the closing one and sets *escaped, or NULL at end. */
+static const char *skip_string(const char *p, const char *end, bool *escaped)
 {
+#ifdef __SSE2__
+	const __m128i quote = _mm_set1_epi8('"');
+	const __m128i bslash = _mm_set1_epi8('\\');
+#endif
+	bool esc = false;
+
 	for (;;) {
-		const char *q = memchr(p, '"', (size_t)(end - p));
-		if (!q)
+#ifdef __SSE2__
+		while (end - p >= 16) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			unsigned mask = (unsigned)_mm_movemask_epi8(
+				_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+			if (mask) {
+				p += __builtin_ctz(mask);
+				goto found;
+			}
+			p += 16;
+		}
+#endif
+		while (p < end && *p != '"' && *p != '\\')
+			p++;
+		if (p == end)
 			return NULL;
-		size_t bs = 0;
-		while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
-			bs++;
-		if (!(bs & 1))
-			return q + 1;
-		p = q + 1;
+#ifdef __SSE2__
+found:
+#endif
+		if (*p == '"') {
+			*escaped = esc;
+			return p + 1;
+		}
+		/* An escape: its second byte is never a quote that ends the
+		 * string (\uXXXX continues with hex digits). */
+		esc = true;
+		p += 2;
+		if (p > end)
+			return NULL;
 	}
 }
 
 static const char *skip_value(const char *p, const char *end)
 {
+	bool esc;
+
 	if (*p == '"')
-		return skip_string(p + 1, end);
+		return skip_string(p + 1, end, &esc);
 	if (*p == '{' || *p == '[') {
 		size_t depth = 0;
 		while (p < end) {
 			char c = *p;
 			if (c == '"') {
-				p = skip_string(p + 1, end);
+				p = skip_string(p + 1, end, &esc);
 				if (!p)
 					return NULL;
 				continue;
@@ -676,13 +792,12 @@ bool fl_json_find(const char *obj, size_t len, const char *key, size_t key_len,
 		if (p == end || *p != '"')
 			return false;
 		const char *k = p + 1;
-		p = skip_string(k, end);
+		bool esc;
+		p = skip_string(k, end, &esc);
 		if (!p)
 			return false;
 		size_t kn = (size_t)(p - 1 - k);
-		bool esc = memchr(k, '\\', kn) != NULL;
-		p = ws(p, end);
-		if (p == end || *p != ':')
+		if (!(p = at(p, end, ':')))
 			return false;
 		p = ws(p + 1, end);
 		if (p == end)
@@ -691,7 +806,8 @@ bool fl_json_find(const char *obj, size_t len, const char *key, size_t key_len,
 		p = skip_value(p, end);
 		if (!p)
 			return false;
-		if (fl_json_key_eq(k, kn, esc, key, key_len)) {
+		if (esc ? fl_json_key_eq(k, kn, esc, key, key_len)
+			: kn == key_len && memcmp(k, key, kn) == 0) {
 			found = v;  /* the last one wins */
 			found_end = p;
 		}
@@ -774,9 +890,16 @@ enum fl_result fl_base64_decode(const char *s, size_t n, struct fl_buf *out)
 		uint32_t x = b64_quad(u);
 		if (x & B64_BAD)
 			goto bad;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* One store of four bytes, three kept: the fourth is the next
+		 * quad's first, and the last quad always yields one. */
+		uint32_t be = __builtin_bswap32(x << 8);
+		memcpy(d, &be, 4);
+#else
 		d[0] = (unsigned char)(x >> 16);
 		d[1] = (unsigned char)(x >> 8);
 		d[2] = (unsigned char)x;
+#endif
 	}
 
 	uint32_t x;

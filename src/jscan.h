@@ -63,6 +63,16 @@ const char *fl_json_object_begin(const char *p, const char *end, const char **wh
 const char *fl_json_object_next(const char *p, const char *end,
 				struct fl_json_member *m, const char **why);
 
+/* Validates the whole object at p (after white space) as fl_json_value
+ * does and fills members[0 .. min(*count, max)) with its top-level members
+ * in order; *count is the number of members, which may exceed max (the
+ * rest are then not reported: iterate to see them).  Returns the byte
+ * after the closing brace, or NULL with *why.  The hot path's way to read
+ * an object: one pass, no call per member. */
+const char *fl_json_object_scan(const char *p, const char *end,
+				struct fl_json_member *members, size_t max,
+				size_t *count, const char **why);
+
 /* Array iteration, same pattern and depth rule: *elem, *elem_len is the
  * validated element, *elem == NULL at the closing bracket. */
 const char *fl_json_array_begin(const char *p, const char *end, const char **why);

@@ -88,7 +88,7 @@ static void keep_first_msg(void *data, jv msg)
 			s += 11;
 		size_t i = 0;
 		for (; s[i] && i < sizeof m->text - 1; i++)
-			m->text[i] = s[i] == '\n' || s[i] == '\t' ? ' ' : s[i];
+			m->text[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
 		while (i > 0 && m->text[i - 1] == ' ')
 			i--;
 		m->text[i] = '\0';
@@ -114,23 +114,27 @@ static jq_state *jq_new(struct jq_msg *m)
 	return jq;
 }
 
-/* The program libjq runs: the user's query with env, $ENV, stderr and
- * modulemeta shadowed.  The newline ends a trailing comment; import and
- * include cannot follow the prelude, so they fail to compile. */
-static char *wrap_query(const char *user)
+/* The program libjq runs: the user's query under definitions that shadow
+ * env, $ENV, stderr and modulemeta.  `{} as $ENV | USER` keeps USER's
+ * meaning (the binding's body is the whole rest of the program, top-level
+ * defs and a trailing comment included); import, include and module
+ * directives cannot follow it, so they fail to compile.  A program of
+ * definitions only (or empty) is jq's identity: the second form, with a
+ * '.' after it, serves those. */
+static char *wrap_query(const char *user, bool identity)
 {
 	static const char head[] =
 		"def env: {}; def stderr: .; "
 		"def modulemeta: error(\"modulemeta is not available\"); "
-		"{} as $ENV | (";
-	static const char tail[] = "\n)";
-	size_t n = strlen(user);
-	char *w = malloc(sizeof head - 1 + n + sizeof tail);
+		"{} as $ENV | ";
+	const char *tail = identity ? "\n." : "\n";
+	size_t n = strlen(user), t = strlen(tail);
+	char *w = malloc(sizeof head - 1 + n + t + 1);
 	if (!w)
 		return NULL;
 	memcpy(w, head, sizeof head - 1);
 	memcpy(w + sizeof head - 1, user, n);
-	memcpy(w + sizeof head - 1 + n, tail, sizeof tail);
+	memcpy(w + sizeof head - 1 + n, tail, t + 1);
 	return w;
 }
 
@@ -146,9 +150,10 @@ static bool is_ident(char c)
 	return is_ident_start(c) || (c >= '0' && c <= '9');
 }
 
+/* jq 1.6's white space: no '\r'. */
 static const char *skip_ws(const char *p)
 {
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+	while (*p == ' ' || *p == '\t' || *p == '\n')
 		p++;
 	return p;
 }
@@ -271,7 +276,7 @@ enum fl_result fl_partition_compile(const char *jq, struct fl_partition_query **
 
 	*out = NULL;
 	q = calloc(1, sizeof *q);
-	if (!q || !(q->jq = strdup(jq)) || !(q->wrapped = wrap_query(jq))) {
+	if (!q || !(q->jq = strdup(jq)) || !(q->wrapped = wrap_query(jq, false))) {
 		r = fl_error_set(err, FL_INTERNAL, "out of memory");
 		goto out;
 	}
@@ -287,13 +292,30 @@ enum fl_result fl_partition_compile(const char *jq, struct fl_partition_query **
 				 msg.set ? msg.text : "compile error");
 		goto out;
 	}
-	jq_teardown(&st);
-	st = jq_new(&msg);
-	if (!st || !jq_compile(st, q->wrapped)) {
-		r = fl_error_set(err, FL_INVALID,
-				 "MetadataExtractionQuery is not a valid jq 1.6 expression: %s",
-				 msg.set ? msg.text : "compile error");
-		goto out;
+	for (int identity = 0; ; identity++) {
+		jq_teardown(&st);
+		msg.set = false;
+		st = jq_new(&msg);
+		if (!st) {
+			r = fl_error_set(err, FL_INTERNAL, "out of memory");
+			goto out;
+		}
+		if (jq_compile(st, q->wrapped))
+			break;
+		free(q->wrapped);
+		q->wrapped = NULL;
+		if (identity) {
+			/* USER compiles alone: what fails is a directive. */
+			r = fl_error_set(err, FL_INVALID, "MetadataExtractionQuery is not a "
+					 "valid jq 1.6 expression: module, import and include "
+					 "directives are not supported");
+			goto out;
+		}
+		q->wrapped = wrap_query(jq, true);
+		if (!q->wrapped) {
+			r = fl_error_set(err, FL_INTERNAL, "out of memory");
+			goto out;
+		}
 	}
 
 	struct fast_key keys[FAST_MAX_KEYS];

@@ -179,6 +179,19 @@ static void file_last_line(const char *path, char *out, size_t n)
 	out[len] = '\0';
 }
 
+static enum fl_result fsync_dir(const char *dir, struct fl_error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return fl_error_set(err, FL_IO, "cannot fsync %s: %s", dir, strerror(e));
+	}
+	close(fd);
+	return FL_OK;
+}
+
 /* Writes path as tmp + fsync + rename + fsync of the directory; the file
  * is owned by the run user. */
 static enum fl_result write_file_durable(struct fl_pgembed *pg, const char *dir,
@@ -187,7 +200,7 @@ static enum fl_result write_file_durable(struct fl_pgembed *pg, const char *dir,
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	enum fl_result r = FL_IO;
-	int fd = -1, dfd = -1;
+	int fd = -1;
 	size_t len = strlen(text), off = 0;
 
 	if (!path_fmt(path, sizeof path, dir, name)) {
@@ -228,31 +241,11 @@ static enum fl_result write_file_durable(struct fl_pgembed *pg, const char *dir,
 		fl_error_set(err, FL_IO, "cannot rename %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
-		fl_error_set(err, FL_IO, "cannot fsync %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	r = FL_OK;
+	r = fsync_dir(dir, err);
 out:
 	if (fd >= 0)
 		close(fd);
-	if (dfd >= 0)
-		close(dfd);
 	return r;
-}
-
-static enum fl_result fsync_dir(const char *dir, struct fl_error *err)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return fl_error_set(err, FL_IO, "cannot fsync %s: %s", dir, strerror(e));
-	}
-	close(fd);
-	return FL_OK;
 }
 
 /* mkdir -p, mode for the directories created. */
@@ -454,15 +447,17 @@ static enum fl_result spawn(struct fl_pgembed *pg, char *const argv[],
 	pid_t p = fork();
 	if (p == 0) {
 		static const char fail[] = "firelake: cannot start child process\n";
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Default dispositions first, then unblock: a pending signal
+		 * must not run one of firelake's handlers in the child. */
 		struct sigaction dfl;
 		memset(&dfl, 0, sizeof dfl);
 		dfl.sa_handler = SIG_DFL;
 		for (int s = 1; s < NSIG; s++)
 			if (s != SIGKILL && s != SIGSTOP)
 				sigaction(s, &dfl, NULL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (detach)
 			setsid();
 		if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
@@ -505,6 +500,30 @@ static int reap(pid_t pid, int *status, bool block)
 	}
 }
 
+/* The state letter ('R', 'S', 'Z' ...) and, when comm is not NULL, the
+ * command name of a process per /proc/<pid>/stat; 0 and "" when unknown. */
+static char proc_state(pid_t pid, char *comm, size_t n)
+{
+	char p[64], buf[512];
+	if (comm)
+		comm[0] = '\0';
+	snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t got = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (got <= 0)
+		return 0;
+	buf[got] = '\0';
+	char *lp = strchr(buf, '('), *rp = strrchr(buf, ')'); /* names may hold ')' */
+	if (!lp || !rp || rp < lp || rp[1] != ' ')
+		return 0;
+	if (comm)
+		snprintf(comm, n, "%.*s", (int)(rp - lp - 1), lp + 1);
+	return rp[2];
+}
+
 /* True when the postmaster we know of has exited. */
 static bool postmaster_gone(struct fl_pgembed *pg)
 {
@@ -516,29 +535,15 @@ static bool postmaster_gone(struct fl_pgembed *pg)
 	}
 	if (kill(pg->pid, 0) < 0 && errno == ESRCH)
 		return true;
-	/* Not our child: it may linger as a zombie under a pid 1 that does not
-	 * reap; postgres removes postmaster.pid as the last thing it does. */
-	if (!pg->child) {
-		char pidfile[PATH_MAX];
-		if (path_fmt(pidfile, sizeof pidfile, pg->data, "postmaster.pid") &&
-		    !exists(pidfile))
-			return true;
-	}
-	return false;
-}
-
-/* The command name of a process per /proc ("" when unknown). */
-static void proc_comm(pid_t pid, char *out, size_t n)
-{
-	char p[64];
-	out[0] = '\0';
-	snprintf(p, sizeof p, "/proc/%d/comm", (int)pid);
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return;
-	if (fgets(out, (int)n, f))
-		out[strcspn(out, "\n")] = '\0';
-	fclose(f);
+	/* Not our child: once exited it may linger as a zombie until its new
+	 * parent reaps it (or forever, under a pid 1 that does not reap). */
+	char state = proc_state(pg->pid, NULL, 0);
+	if (state)
+		return state == 'Z' || state == 'X';
+	/* No /proc: postgres removes postmaster.pid as its last act. */
+	char pidfile[PATH_MAX];
+	return path_fmt(pidfile, sizeof pidfile, pg->data, "postmaster.pid") &&
+	       !exists(pidfile);
 }
 
 /* ---- connection strings ------------------------------------------------- */
@@ -752,7 +757,7 @@ static enum fl_result choose_sockdir(struct fl_pgembed *pg, struct fl_error *err
 	const size_t sock = strlen("/.s.PGSQL." FL_PGEMBED_PORT);
 	char run[PATH_MAX];
 	if (path_fmt(run, sizeof run, pg->dir, "run") && strlen(run) + sock <= max) {
-		snprintf(pg->sockdir, sizeof pg->sockdir, "%s", run);
+		memcpy(pg->sockdir, run, strlen(run) + 1); /* fits: checked above */
 		pg->sockdir_tmp = false;
 		if (mkdir(run, 0700) < 0 && errno != EEXIST)
 			return fl_error_set(err, FL_IO, "cannot create %s: %s", run, strerror(errno));
@@ -825,9 +830,45 @@ static void rotate_log(struct fl_pgembed *pg)
 
 /* ---- the postmaster ----------------------------------------------------- */
 
+/* What postmaster.pid says (see PostgreSQL's pidfile.h): pid, port, first
+ * socket directory, status ("starting", "ready", "stopping", "standby"). */
+struct pidinfo {
+	long pid;
+	char port[16];
+	char sockdir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char status[16];
+};
+
+static bool read_pidfile(const char *data, struct pidinfo *pi)
+{
+	char p[PATH_MAX], line[PATH_MAX];
+	memset(pi, 0, sizeof *pi);
+	if (!path_fmt(p, sizeof p, data, "postmaster.pid"))
+		return false;
+	FILE *f = fopen(p, "re");
+	if (!f)
+		return false;
+	for (int i = 1; i <= 8 && fgets(line, sizeof line, f); i++) {
+		line[strcspn(line, "\n")] = '\0';
+		if (i == 1)
+			pi->pid = strtol(line, NULL, 10);
+		else if (i == 4)
+			snprintf(pi->port, sizeof pi->port, "%.15s", line);
+		else if (i == 5 && strlen(line) < sizeof pi->sockdir)
+			memcpy(pi->sockdir, line, strlen(line) + 1);
+		else if (i == 8)
+			snprintf(pi->status, sizeof pi->status, "%.15s", line);
+	}
+	fclose(f);
+	return pi->pid > 0;
+}
+
 /* Waits until the postmaster answers.  FL_OK when it accepts connections;
  * FL_RETRY when our child exited early (for the caller to retry);
- * FL_UNAVAILABLE on timeout or when it is gone. */
+ * FL_NOT_FOUND when a postmaster not ours is gone; FL_UNAVAILABLE on
+ * timeout.  While postmaster.pid says it is starting (crash recovery)
+ * nothing connects: every refused attempt would be a FATAL line in its
+ * log. */
 static enum fl_result wait_ready(struct fl_pgembed *pg, const char *port,
 				 struct fl_error *err)
 {
@@ -838,7 +879,11 @@ static enum fl_result wait_ready(struct fl_pgembed *pg, const char *port,
 	long long start = now_ms(), last_note = start;
 	long delay = 10;
 	for (;;) {
-		PGPing p = PQping(ping);
+		struct pidinfo pi;
+		PGPing p = PQPING_REJECT;
+		if (!read_pidfile(pg->data, &pi) || pi.pid != pg->pid || !pi.status[0] ||
+		    strncmp(pi.status, "ready", 5) == 0 || strncmp(pi.status, "standby", 7) == 0)
+			p = PQping(ping);
 		if (p == PQPING_OK)
 			return FL_OK;
 		if (postmaster_gone(pg))
@@ -862,30 +907,6 @@ static enum fl_result wait_ready(struct fl_pgembed *pg, const char *port,
 		if (delay < 100)
 			delay *= 2;
 	}
-}
-
-/* Line n (1-based) of postmaster.pid, "" when missing. */
-static bool pidfile_line(const char *data, int n, char *out, size_t len)
-{
-	char p[PATH_MAX];
-	out[0] = '\0';
-	if (!path_fmt(p, sizeof p, data, "postmaster.pid"))
-		return false;
-	FILE *f = fopen(p, "re");
-	if (!f)
-		return false;
-	char line[PATH_MAX];
-	bool ok = false;
-	for (int i = 1; fgets(line, sizeof line, f); i++) {
-		if (i == n) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, len, "%s", line);
-			ok = true;
-			break;
-		}
-	}
-	fclose(f);
-	return ok;
 }
 
 /* Asks the postmaster which data directory it serves. */
@@ -915,16 +936,16 @@ static bool serves_our_data(struct fl_pgembed *pg, const char *port)
  * is none (the caller starts one), an error otherwise. */
 static enum fl_result find_running(struct fl_pgembed *pg, struct fl_error *err)
 {
-	char line[PATH_MAX], port[16], pidfile[PATH_MAX];
-	if (!pidfile_line(pg->data, 1, line, sizeof line))
+	char pidfile[PATH_MAX];
+	struct pidinfo pi;
+	if (!read_pidfile(pg->data, &pi) ||
+	    !path_fmt(pidfile, sizeof pidfile, pg->data, "postmaster.pid"))
 		return FL_NOT_FOUND;
-	if (!path_fmt(pidfile, sizeof pidfile, pg->data, "postmaster.pid"))
-		return FL_NOT_FOUND;
-	long pid = strtol(line, NULL, 10);
-	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+	long pid = pi.pid;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
 		return FL_NOT_FOUND; /* stale: postgres replaces it by itself */
 	char comm[64];
-	proc_comm((pid_t)pid, comm, sizeof comm);
+	proc_state((pid_t)pid, comm, sizeof comm);
 	if (comm[0] && strcmp(comm, "postgres") != 0 && strcmp(comm, "postmaster") != 0) {
 		fl_warn("PostgreSQL: removing stale %s (pid %ld is now \"%s\")", pidfile, pid,
 			comm);
@@ -933,14 +954,15 @@ static enum fl_result find_running(struct fl_pgembed *pg, struct fl_error *err)
 					    strerror(errno));
 		return FL_NOT_FOUND;
 	}
-	pidfile_line(pg->data, 4, port, sizeof port);
-	pidfile_line(pg->data, 5, pg->sockdir, sizeof pg->sockdir);
-	if (!port[0] || !pg->sockdir[0]) {
-		/* Just started: wait for it to write the rest of the file. */
+	if (!pi.port[0] || !pi.sockdir[0]) {
+		/* Just started: give it a moment to write the rest of the file. */
 		sleep_ms(500);
-		pidfile_line(pg->data, 4, port, sizeof port);
-		pidfile_line(pg->data, 5, pg->sockdir, sizeof pg->sockdir);
+		if (!read_pidfile(pg->data, &pi))
+			return FL_NOT_FOUND;
 	}
+	char port[sizeof pi.port];
+	memcpy(port, pi.port, sizeof port);
+	memcpy(pg->sockdir, pi.sockdir, sizeof pg->sockdir);
 	pg->pid = (pid_t)pid;
 	pg->child = false;
 	fl_info("PostgreSQL: found a running postmaster (pid %ld) left by a previous "

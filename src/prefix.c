@@ -265,11 +265,7 @@ too_many:
 		r = add_lit(b, pat + i, k - i);
 		i = k;
 	}
-	if (r == FL_OK && optional) {
-		snprintf(why, why_size, "pattern has [ without closing ]");
-		return FL_INVALID;
-	}
-	return r;
+	return r;       /* an open [ ends with the pattern, as in Java */
 }
 
 /* Broken-down UTC time. */

@@ -108,9 +108,11 @@ void fl_prefix_random(uint64_t seed, char out[FL_PREFIX_RANDOM_LEN + 1]);
  * d, H, h (1-12), K (0-11), k (1-24), m, s (1-2 digits), S (fraction, 1-9
  * digits), a (AM/PM), E (EEE "Mon", EEEE "Monday", EEEEE "M"), D (day of
  * year, 1-3 digits); 'literal', '' for a quote, [ ] (optional sections:
- * always printed) and other non-letters literal.  Other letters, too many
- * letters, '{' '}' '#', an unclosed quote or bracket are FL_INVALID, as
- * Java throws for them.  Years 1..9999 only (FL_INVALID outside). */
+ * always printed) and other non-letters literal.  Too many letters, '{'
+ * '}' '#', an unclosed quote, a ']' without '[' are FL_INVALID as Java
+ * throws for them; so are the letters Java has and firelake does not
+ * print (G Q q w W e c F n N A V z O X x Z ...).  Years 1..9999 only
+ * (FL_INVALID outside).  Checked against Java 17's DateTimeFormatter. */
 enum fl_result fl_datefmt(const char *pattern, size_t n, int64_t ts_ms,
 			  struct fl_buf *out, struct fl_error *err) FL_MUST_USE;
 

@@ -32,7 +32,7 @@ enum fl_result {
 	FL_MALFORMED = 14,  /* the request body is not the JSON it must be */
 };
 
-#define FL_ERROR_MAX 256
+#define FL_ERROR_MAX 1024
 
 /* A result plus its human text.  Fixed size: lives on the stack. */
 struct fl_error {

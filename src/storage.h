@@ -41,7 +41,7 @@ struct fl_storage_ops {
 
 struct fl_storage {
 	const struct fl_storage_ops *ops;
-	char url[1024];
+	char url[4096];
 };
 
 /* Opens the backend named by url ("file:///abs/path" or "file://rel").

@@ -105,7 +105,7 @@ static enum fl_result stream_new(struct fl_streams *reg, const char *name,
 	s->updated_ms = updated_ms;
 	s->tags = tags ? tags : json_array();
 	s->metrics = fl_metrics_stream(&reg->srv->metrics, name);
-	char dir[4200];
+	char dir[4300];
 	wal_path(reg, name, dir, sizeof dir);
 	struct fl_wal_options opt = { .budget = &reg->srv->budget, .now_ms = reg->srv->now_ms };
 	enum fl_result r = s->metrics ? fl_wal_open(dir, &opt, &s->wal, err)
@@ -398,7 +398,7 @@ enum fl_result fl_streams_drop(struct fl_streams *reg, struct fl_stream *s,
 		}
 	pthread_rwlock_unlock(&reg->lock);
 	if (found) {
-		char dir[4200];
+		char dir[4300];
 		wal_path(reg, s->name, dir, sizeof dir);
 		if (rmdir(dir) != 0 && errno != ENOENT)
 			fl_warn("stream %s: WAL directory %s kept: %s", s->name, dir, strerror(errno));

@@ -433,41 +433,37 @@ static const struct sc_member M_DYNAMIC[] = {
 	{ NULL, NULL, false } };
 static const struct sc_shape SH_DYNAMIC = STRUCT(M_DYNAMIC);
 
-/* S3DestinationConfiguration / S3DestinationUpdate (required only in the
- * former; sc_walk drops requiredness at the top of an update). */
-static const struct sc_member M_S3[] = {
-	{ "RoleARN", &SH_ROLE_ARN, true },
-	{ "BucketARN", &SH_BUCKET_ARN, true },
-	{ "Prefix", &SH_PREFIX, false },
-	{ "ErrorOutputPrefix", &SH_PREFIX, false },
-	{ "BufferingHints", &SH_BUFFERING, false },
-	{ "CompressionFormat", &SH_COMPRESSION, false },
-	{ "EncryptionConfiguration", &SH_ENCRYPTION, false },
-	{ "CloudWatchLoggingOptions", &SH_LOGGING, false },
-	{ NULL, NULL, false } };
-static const struct sc_shape SH_S3 = STRUCT(M_S3);
-
-#define EXTENDED_MEMBERS(backup_name) \
-	{ "RoleARN", &SH_ROLE_ARN, true }, \
-	{ "BucketARN", &SH_BUCKET_ARN, true }, \
+/* S3DestinationConfiguration and ExtendedS3DestinationConfiguration, and
+ * their Update twins: the same members, none of them required. */
+#define S3_MEMBERS(req) \
+	{ "RoleARN", &SH_ROLE_ARN, req }, \
+	{ "BucketARN", &SH_BUCKET_ARN, req }, \
 	{ "Prefix", &SH_PREFIX, false }, \
 	{ "ErrorOutputPrefix", &SH_PREFIX, false }, \
 	{ "BufferingHints", &SH_BUFFERING, false }, \
 	{ "CompressionFormat", &SH_COMPRESSION, false }, \
 	{ "EncryptionConfiguration", &SH_ENCRYPTION, false }, \
-	{ "CloudWatchLoggingOptions", &SH_LOGGING, false }, \
+	{ "CloudWatchLoggingOptions", &SH_LOGGING, false }
+
+#define EXTENDED_MEMBERS(req, backup_name, backup_shape) \
+	S3_MEMBERS(req), \
 	{ "ProcessingConfiguration", &SH_PROCESSING, false }, \
 	{ "S3BackupMode", &SH_BACKUP_MODE, false }, \
-	{ backup_name, &SH_S3, false }, \
+	{ backup_name, backup_shape, false }, \
 	{ "DataFormatConversionConfiguration", &SH_FORMAT_CONVERSION, false }, \
 	{ "DynamicPartitioningConfiguration", &SH_DYNAMIC, false }, \
 	{ "FileExtension", &SH_FILE_EXT, false }, \
-	{ "CustomTimeZone", &SH_TIME_ZONE, false }, \
-	{ NULL, NULL, false }
+	{ "CustomTimeZone", &SH_TIME_ZONE, false }
 
-static const struct sc_member M_EXTENDED[] = { EXTENDED_MEMBERS("S3BackupConfiguration") };
+static const struct sc_member M_S3[] = { S3_MEMBERS(true), { NULL, NULL, false } };
+static const struct sc_shape SH_S3 = STRUCT(M_S3);
+static const struct sc_member M_S3_UPDATE[] = { S3_MEMBERS(false), { NULL, NULL, false } };
+static const struct sc_shape SH_S3_UPDATE = STRUCT(M_S3_UPDATE);
+static const struct sc_member M_EXTENDED[] = {
+	EXTENDED_MEMBERS(true, "S3BackupConfiguration", &SH_S3), { NULL, NULL, false } };
 static const struct sc_shape SH_EXTENDED = STRUCT(M_EXTENDED);
-static const struct sc_member M_EXTENDED_UPDATE[] = { EXTENDED_MEMBERS("S3BackupUpdate") };
+static const struct sc_member M_EXTENDED_UPDATE[] = {
+	EXTENDED_MEMBERS(false, "S3BackupUpdate", &SH_S3_UPDATE), { NULL, NULL, false } };
 static const struct sc_shape SH_EXTENDED_UPDATE = STRUCT(M_EXTENDED_UPDATE);
 
 /* ------------------------------------------------------------------ */
@@ -605,10 +601,9 @@ static void check_number(struct sc_walk *w, const struct sc_shape *sh,
 }
 
 /* Checks v (not NULL, not null) against sh; returns the copy of what sh
- * knows of v, or NULL once the walk is malformed.  top: v is the root of
- * an update, whose members are all optional. */
+ * knows of v, or NULL once the walk is malformed. */
 static json_t *sc_walk(struct sc_walk *w, const struct sc_shape *sh,
-		       const json_t *v, bool top_of_update)
+		       const json_t *v)
 {
 	char shown[64];
 
@@ -656,10 +651,10 @@ static json_t *sc_walk(struct sc_walk *w, const struct sc_shape *sh,
 			size_t old = path_push(w, m->name, true);
 
 			if (!mv || json_is_null(mv)) {
-				if (m->required && !top_of_update)
+				if (m->required)
 					violation(w, NULL, 0, "Member must not be null");
 			} else {
-				json_t *c = sc_walk(w, m->shape, mv, false);
+				json_t *c = sc_walk(w, m->shape, mv);
 				if (!c || json_object_set_new(out, m->name, c) != 0) {
 					json_decref(out);
 					out = NULL;
@@ -692,7 +687,7 @@ static json_t *sc_walk(struct sc_walk *w, const struct sc_shape *sh,
 				violation(w, NULL, 0, "Member must not be null");
 				c = json_null();
 			} else {
-				c = sc_walk(w, sh->elem, e, false);
+				c = sc_walk(w, sh->elem, e);
 			}
 			if (!c || json_array_append_new(out, c) != 0) {
 				json_decref(out);
@@ -747,8 +742,7 @@ static json_t *sc_walk(struct sc_walk *w, const struct sc_shape *sh,
 /* Validates v against root (path root_name) and returns the copy of its
  * known members in *out. */
 static enum fl_result sc_validate(const json_t *v, const struct sc_shape *root,
-				  const char *root_name, bool is_update,
-				  json_t **out, struct fl_error *err)
+				  const char *root_name, json_t **out, struct fl_error *err)
 {
 	struct sc_walk w;
 	json_t *copy;
@@ -759,7 +753,7 @@ static enum fl_result sc_validate(const json_t *v, const struct sc_shape *root,
 	fl_buf_init(&w.msg, SC_MSG_MAX);
 	w.err = err;
 	path_push(&w, root_name, false);
-	copy = sc_walk(&w, root, v, is_update);
+	copy = sc_walk(&w, root, v);
 	if (w.malformed) {
 		r = FL_MALFORMED;       /* err set by malformed() */
 	} else if (!copy) {
@@ -812,6 +806,13 @@ static bool query_object_keys(const char *q, char names[][SC_KEY_MAX], size_t ma
 		p++;
 	if (*p++ != '{')
 		return false;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == '}') {                        /* {}: no keys at all */
+		for (p++; isspace((unsigned char)*p); p++)
+			;
+		return *p == '\0';
+	}
 	for (;;) {
 		const char *k;
 		size_t klen;
@@ -1023,17 +1024,6 @@ static void conf_free(struct fl_stream_conf *c)
 	free(c);
 }
 
-/* Compiles a prefix; every failure is the client's (FL_INVALID). */
-static enum fl_result compile_prefix(const char *expr, bool is_error, struct fl_prefix **out,
-				     struct fl_error *err)
-{
-	enum fl_result r = fl_prefix_compile(expr, is_error, out, err);
-
-	if (r != FL_OK && err)
-		err->code = FL_INVALID;
-	return r == FL_OK ? FL_OK : FL_INVALID;
-}
-
 /* The semantic rules and the build, shared by new, update and load.  cfg
  * is a validated ExtendedS3DestinationConfiguration (borrowed). */
 static enum fl_result conf_finish(const json_t *cfg, int version,
@@ -1103,15 +1093,13 @@ static enum fl_result conf_finish(const json_t *cfg, int version,
 	snprintf(c->file_extension, sizeof c->file_extension, "%s", ext ? ext : "");
 
 	if (query_text && processing) {
-		if ((r = fl_partition_compile(query_text, &c->query, err)) != FL_OK) {
-			if (err)
-				err->code = FL_INVALID;
-			r = FL_INVALID;
+		/* A bad query is FL_INVALID, with libjq's words. */
+		if ((r = fl_partition_compile(query_text, &c->query, err)) != FL_OK)
 			goto fail;
-		}
 	}
 
-	if ((r = compile_prefix(prefix ? prefix : "", false, &c->prefix, err)) != FL_OK)
+	/* Bad expressions are FL_INVALID, in prefix.c's (Firehose's) words. */
+	if ((r = fl_prefix_compile(prefix ? prefix : "", false, &c->prefix, err)) != FL_OK)
 		goto fail;
 	if (dp_enabled && !fl_prefix_uses_partition_keys(c->prefix) &&
 	    !fl_prefix_uses_lambda_keys(c->prefix)) {
@@ -1164,7 +1152,7 @@ static enum fl_result conf_finish(const json_t *cfg, int version,
 	}
 
 	if (eprefix && eprefix[0]) {
-		r = compile_prefix(eprefix, true, &c->error_prefix, err);
+		r = fl_prefix_compile(eprefix, true, &c->error_prefix, err);
 	} else if (fl_prefix_has_expression(c->prefix)) {
 		/* AWS's text, without its typo ("Ths"). */
 		r = fl_error_set(err, FL_INVALID, "The supplied prefix(es) do not satisfy "
@@ -1173,7 +1161,7 @@ static enum fl_result conf_finish(const json_t *cfg, int version,
 	} else {
 		/* Firehose's null ErrorOutputPrefix: the Prefix text with
 		 * <error-output-type>/YYYY/MM/dd/HH/ appended (prefix.c). */
-		r = compile_prefix(prefix ? prefix : "", true, &c->error_prefix, err);
+		r = fl_prefix_compile(prefix ? prefix : "", true, &c->error_prefix, err);
 	}
 	if (r != FL_OK)
 		goto fail;
@@ -1206,7 +1194,7 @@ enum fl_result fl_stream_conf_new(const json_t *dest, bool is_extended, int vers
 	r = sc_validate(dest, is_extended ? &SH_EXTENDED : &SH_S3,
 			is_extended ? "extendedS3DestinationConfiguration"
 				    : "s3DestinationConfiguration",
-			false, &cfg, err);
+			&cfg, err);
 	if (r == FL_OK)
 		r = conf_finish(cfg, version, out, err);
 	json_decref(cfg);
@@ -1228,9 +1216,9 @@ enum fl_result fl_stream_conf_update(const struct fl_stream_conf *base,
 		return fl_error_set(err, FL_INVALID, "%s is missing",
 				    is_extended ? "ExtendedS3DestinationUpdate"
 						: "S3DestinationUpdate");
-	r = sc_validate(update, is_extended ? &SH_EXTENDED_UPDATE : &SH_S3,
+	r = sc_validate(update, is_extended ? &SH_EXTENDED_UPDATE : &SH_S3_UPDATE,
 			is_extended ? "extendedS3DestinationUpdate" : "s3DestinationUpdate",
-			true, &upd, err);
+			&upd, err);
 	if (r != FL_OK)
 		goto done;
 	if (json_object_get(upd, "S3BackupUpdate")) {
@@ -1260,8 +1248,8 @@ enum fl_result fl_stream_conf_update(const struct fl_stream_conf *base,
 				 conf_dp_enabled(merged) ? "enabled" : "disabled");
 		goto done;
 	}
-	r = sc_validate(merged, &SH_EXTENDED, "extendedS3DestinationConfiguration", false,
-			&cfg, err);
+	r = sc_validate(merged, &SH_EXTENDED, "extendedS3DestinationConfiguration", &cfg,
+			err);
 	if (r == FL_OK)
 		r = conf_finish(cfg, version, out, err);
 done:

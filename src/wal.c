@@ -4,18 +4,22 @@
  * DESIGN.  Appends and syncs follow PostgreSQL's XLogWrite/XLogFlush split.
  * An append takes the short append lock, writes the caller's frames at the
  * end of the open segment (looping on short writes and EINTR), advances the
- * in-memory end and hands back a ticket (seq, end).  A sync first checks,
- * under the tiny state lock, whether some earlier fdatasync already covered
- * the ticket; if not it queues on the sync lock, checks again (the holder
- * before it may have covered it), notes how far the segment is written and
- * issues one fdatasync for everything written so far: every request that
- * appended before that point is acknowledged by that single call.
+ * in-memory end and hands back a ticket (seq, end).  A sync checks, under
+ * the small state lock, whether some fdatasync already covered the ticket.
+ * If not, and no other thread is syncing, it becomes the sync leader: it
+ * notes how far the segment is written and issues one fdatasync for
+ * everything written so far, then publishes the new synced position and
+ * wakes the waiters.  While a leader syncs, the others wait on a condition
+ * variable, not on a mutex: when woken, those the sync covered return at
+ * once without queueing behind the next leader (PostgreSQL's
+ * LWLockAcquireOrWait), and one of the rest leads the next round, covering
+ * every append made meanwhile.
  *
  * Progress is one lexicographic position (synced_seq, synced_end): segments
  * are written one after another, and a segment is closed (sealed or
  * poisoned) with its outcome recorded before the position can move past it.
- * Sealing holds the sync lock for its fdatasync, so a sealed segment's
- * tickets are durable exactly when the position passed its seq.
+ * Sealing is sync leader for its fdatasync, so a sealed segment's tickets
+ * are durable exactly when the position passed its seq.
  *
  * A failed fdatasync is never retried (Linux reports a writeback error once
  * and may drop the dirty pages): the segment is poisoned.  Its tickets past
@@ -41,7 +45,9 @@
  * but whose tail reads as zeros, and an all-zero frame (length 0, CRC 0)
  * would otherwise pass as a record.
  *
- * Lock order: sync_lock -> append_lock -> state_lock.
+ * Lock order: append_lock -> state_lock.  Sync leadership (state_lock's
+ * `leader` flag) is taken and dropped under state_lock and held across
+ * append_lock; nothing waits for leadership while holding append_lock.
  */
 #include "wal.h"
 
@@ -94,10 +100,6 @@ struct fl_wal {
 	int64_t (*now_ms)(void);
 	_Atomic uint64_t charged; /* this WAL's share of budget->pending_bytes */
 
-	/* Held by whoever runs an fdatasync of an open segment or seals one;
-	 * waiters queue here (group commit). */
-	pthread_mutex_t sync_lock;
-
 	pthread_mutex_t append_lock;
 	struct wal_seg *cur;       /* open segment or NULL (append_lock) */
 	uint64_t next_seq;         /* seq of the next segment (append_lock) */
@@ -106,6 +108,8 @@ struct fl_wal {
 	size_t n_orphans;          /* (append_lock) */
 
 	pthread_mutex_t state_lock;
+	pthread_cond_t sync_done;  /* signalled when a leader finishes */
+	bool leader;               /* a sync or seal is running (state_lock) */
 	uint64_t synced_seq;       /* (synced_seq, synced_end): every ticket */
 	uint64_t synced_end;       /* at or below is durable (state_lock) */
 	struct wal_poison *poison; /* closed segments whose tail failed */
@@ -636,7 +640,7 @@ enum fl_result fl_wal_open(const char *dir, const struct fl_wal_options *opt,
 	w->io = opt->io ? opt->io : &libc_io;
 	w->now_ms = opt->now_ms ? opt->now_ms : wall_ms;
 	atomic_init(&w->charged, 0);
-	pthread_mutex_init(&w->sync_lock, NULL);
+	pthread_cond_init(&w->sync_done, NULL);
 	pthread_mutex_init(&w->append_lock, NULL);
 	pthread_mutex_init(&w->state_lock, NULL);
 	w->poison = calloc(WAL_POISON_MAX, sizeof *w->poison);
@@ -694,7 +698,7 @@ void fl_wal_free(struct fl_wal *w)
 	budget_give(w, atomic_load(&w->charged));
 	if (w->dir_fd >= 0)
 		close(w->dir_fd);
-	pthread_mutex_destroy(&w->sync_lock);
+	pthread_cond_destroy(&w->sync_done);
 	pthread_mutex_destroy(&w->append_lock);
 	pthread_mutex_destroy(&w->state_lock);
 	free(w->poison);
@@ -770,31 +774,49 @@ out:
 	return r;
 }
 
+/* Waits until no sync or seal runs, then takes the leadership. */
+static void lead(struct fl_wal *w)
+{
+	pthread_mutex_lock(&w->state_lock);
+	while (w->leader)
+		pthread_cond_wait(&w->sync_done, &w->state_lock);
+	w->leader = true;
+	pthread_mutex_unlock(&w->state_lock);
+}
+
+static void unlead(struct fl_wal *w)
+{
+	pthread_mutex_lock(&w->state_lock);
+	w->leader = false;
+	pthread_cond_broadcast(&w->sync_done);
+	pthread_mutex_unlock(&w->state_lock);
+}
+
 enum fl_result fl_wal_sync(struct fl_wal *w, const struct fl_wal_ticket *ticket,
 			   struct fl_error *err)
 {
-	enum fl_result r = FL_OK;
 	if (ticket->seq == 0)
 		return fl_error_set(err, FL_INVALID, "empty WAL ticket");
-	enum tstate st = ticket_state(w, ticket);
+	pthread_mutex_lock(&w->state_lock);
+	enum tstate st;
+	while ((st = ticket_state_locked(w, ticket)) == T_PENDING && w->leader)
+		pthread_cond_wait(&w->sync_done, &w->state_lock);
+	if (st == T_PENDING)
+		w->leader = true;
+	pthread_mutex_unlock(&w->state_lock);
 	if (st == T_DURABLE)
 		return FL_OK;
 	if (st == T_FAILED)
 		return fl_error_set(err, FL_IO, "WAL sync failed");
 
-	pthread_mutex_lock(&w->sync_lock);
-	st = ticket_state(w, ticket);
-	if (st != T_PENDING) {
-		if (st == T_FAILED)
-			r = fl_error_set(err, FL_IO, "WAL sync failed");
-		goto out;
-	}
+	/* Leader: one fdatasync for everything written so far. */
+	enum fl_result r = FL_OK;
 	pthread_mutex_lock(&w->append_lock);
 	struct wal_seg *s = w->cur;
 	if (!s || s->seq != ticket->seq || ticket->end > s->written) {
 		pthread_mutex_unlock(&w->append_lock);
-		/* Closed segments have their outcome recorded before the sync
-		 * lock is released, so this ticket was not ours. */
+		/* Closed segments have their outcome recorded before the
+		 * leadership is dropped, so this ticket was not ours. */
 		r = fl_error_set(err, FL_INTERNAL, "WAL ticket of an unknown segment");
 		goto out;
 	}
@@ -814,7 +836,7 @@ enum fl_result fl_wal_sync(struct fl_wal *w, const struct fl_wal_ticket *ticket,
 	if (ticket_state(w, ticket) != T_DURABLE)
 		r = fl_error_set(err, FL_IO, "WAL sync failed");
 out:
-	pthread_mutex_unlock(&w->sync_lock);
+	unlead(w);
 	return r;
 }
 
@@ -835,7 +857,7 @@ enum fl_result fl_wal_seal(struct fl_wal *w, struct fl_wal_segment *sealed,
 {
 	enum fl_result r = FL_OK;
 	bool orphan = false;
-	pthread_mutex_lock(&w->sync_lock);
+	lead(w);
 	pthread_mutex_lock(&w->append_lock);
 	struct wal_seg *s;
 	if (w->n_orphans) {
@@ -880,7 +902,7 @@ enum fl_result fl_wal_seal(struct fl_wal *w, struct fl_wal_segment *sealed,
 	}
 	seg_release(s);
 out:
-	pthread_mutex_unlock(&w->sync_lock);
+	unlead(w);
 	return r;
 }
 

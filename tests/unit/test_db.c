@@ -158,6 +158,14 @@ static void test_first_start(void **state)
 	}
 	struct fl_error err;
 	assert_int_equal(fl_db_open(conninfo, 4, &db, &err), FL_OK);
+	/* firelake.conf is in effect: no TCP, durable, UTC, checksums. */
+	char v[256];
+	query1(db, "SELECT concat_ws(',', current_setting('listen_addresses'), "
+		   "current_setting('fsync'), current_setting('timezone'), "
+		   "current_setting('data_checksums'), current_setting('shared_buffers'), "
+		   "current_setting('max_connections'), current_setting('server_encoding'), "
+		   "current_setting('lc_collate'))", v, sizeof v);
+	assert_string_equal(v, ",on,UTC,on,128MB,100,UTF8,C");
 }
 
 static void test_migrations_once(void **state)
@@ -464,6 +472,8 @@ static void test_firelake_killed(void **state)
 	int status;
 	assert_int_equal(waitpid(second, &status, 0), second);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_true(fl_db_ping(db)); /* the refused start left the cluster alone */
+	assert_int_equal(postmaster_pid(), orphan);
 
 	fl_db_free(db);
 	db = NULL;
@@ -520,7 +530,7 @@ static void test_long_path(void **state)
 	snprintf(moved, sizeof moved, "%s/pg", deep);
 	assert_true(strlen(moved) < sizeof pgdir);
 	assert_int_equal(rename(pgdir, moved), 0);
-	snprintf(pgdir, sizeof pgdir, "%s", moved);
+	memcpy(pgdir, moved, strlen(moved) + 1);
 
 	start_pg("restart in a deep directory");
 	const char *host = strstr(conninfo, "host='/tmp/firelake-pg-");

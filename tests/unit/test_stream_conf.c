@@ -53,7 +53,7 @@
 static json_t *parse(const char *text)
 {
 	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
+	json_t *j = json_loads(text, JSON_ALLOW_NUL, &jerr);
 
 	if (!j)
 		fail_msg("bad test JSON (%s): %s", jerr.text, text);
@@ -296,7 +296,7 @@ struct bad_case {
 	const char *in;
 	bool extended;
 	enum fl_result code;
-	const char *msg;           /* a substring of the message ("" any) */
+	const char *msg;           /* a substring of the message */
 };
 
 #define V1 "1 validation error detected: "
@@ -326,8 +326,7 @@ static const struct bad_case bad_cases[] = {
 	{ "{\"RoleARN\":\"\"," BUCKET "}", true, FL_VALIDATION,
 	  "2 validation errors detected: Value '' at '" EXT ".roleARN' failed to "
 	  "satisfy constraint: Member must have length greater than or equal to 1; "
-	  "Value '' at '" EXT ".roleARN' failed to satisfy constraint: Member must "
-	  "satisfy regular expression pattern" },
+	  "Value '' at '" EXT ".roleARN'" },        /* the rest past FL_ERROR_MAX */
 	{ "{" ROLE ",\"BucketARN\":\"arn:aws:s3:::\"}", true, FL_VALIDATION,
 	  V1 "Value 'arn:aws:s3:::' at '" EXT ".bucketARN' failed to satisfy "
 	  "constraint: Member must satisfy regular expression pattern: "
@@ -367,7 +366,7 @@ static const struct bad_case bad_cases[] = {
 	  true, FL_VALIDATION,
 	  "2 validation errors detected: Value '0' at '" EXT ".bufferingHints.sizeInMBs' "
 	  "failed to satisfy constraint: Member must have value greater than or equal "
-	  "to 1; Value '1000' at '" EXT ".bufferingHints.intervalInSeconds'" },
+	  "to 1; Value '1000' at '" EXT ".bufferingHints.in" },  /* FL_ERROR_MAX */
 	{ "{" DP_BASE "," EXTRACT_K ",\"DynamicPartitioningConfiguration\":{\"Enabled\":"
 	  "true,\"RetryOptions\":{\"DurationInSeconds\":7201}}}", true, FL_VALIDATION,
 	  V1 "Value '7201' at '" EXT ".dynamicPartitioningConfiguration.retryOptions."
@@ -378,7 +377,7 @@ static const struct bad_case bad_cases[] = {
 	  FL_VALIDATION,
 	  V1 "Value '1' at '" EXT ".dataFormatConversionConfiguration."
 	  "outputFormatConfiguration.serializer.parquetSerDe.blockSizeBytes' failed to "
-	  "satisfy constraint: Member must have value greater than or equal to 67108864" },
+	  "satisfy constraint: Member must have value greater than or equal to" },
 	{ "{" BASE ",\"DataFormatConversionConfiguration\":{\"OutputFormatConfiguration\":"
 	  "{\"Serializer\":{\"OrcSerDe\":{\"PaddingTolerance\":1.5}}}}}", true,
 	  FL_VALIDATION, "Value '1.5' at '" EXT ".dataFormatConversionConfiguration."
@@ -388,7 +387,7 @@ static const struct bad_case bad_cases[] = {
 	  "{\"Deserializer\":{\"OpenXJsonSerDe\":{\"ColumnToJsonKeyMappings\":"
 	  "{\"a b\":\"x\"}}}}}}", true, FL_VALIDATION,
 	  "columnToJsonKeyMappings' failed to satisfy constraint: Map keys and values "
-	  "must satisfy constraint" },
+	  "must satisfy" },
 	{ "{" BASE ",\"DataFormatConversionConfiguration\":{\"SchemaConfiguration\":"
 	  "{\"TableName\":\"\"}}}", true, FL_VALIDATION,
 	  "'" EXT ".dataFormatConversionConfiguration.schemaConfiguration.tableName'" },
@@ -412,7 +411,7 @@ static const struct bad_case bad_cases[] = {
 	{ "{" BASE "," PROCESSORS("{\"Type\":\"Foo\"}") "}", true, FL_VALIDATION,
 	  V1 "Value 'Foo' at '" PROC1 ".type' failed to satisfy constraint: Member must "
 	  "satisfy enum value set: [RecordDeAggregation, Decompression, "
-	  "CloudWatchLogProcessing, Lambda, MetadataExtraction, AppendDelimiterToRecord]" },
+	  "CloudWatchLog" },        /* the rest past FL_ERROR_MAX */
 	{ "{" BASE "," PROCESSORS("{\"Parameters\":[]}") "}", true, FL_VALIDATION,
 	  V1 "Value null at '" PROC1 ".type' failed to satisfy constraint: Member must "
 	  "not be null" },
@@ -522,7 +521,10 @@ static const struct bad_case bad_cases[] = {
 	{ "{" DP_BASE "," PROCESSORS(EXTRACTION("{j: .k}")) "}", true, FL_INVALID,
 	  "!{partitionKeyFromQuery:k} in Prefix is not a key of the "
 	  "MetadataExtractionQuery" },
-	{ "{" DP_BASE "," PROCESSORS(EXTRACTION("{k: .k")) "}", true, FL_INVALID, "" },
+	{ "{" DP_BASE "," PROCESSORS(EXTRACTION("{ }")) "}", true, FL_INVALID,
+	  "!{partitionKeyFromQuery:k} in Prefix is not a key" },
+	{ "{" DP_BASE "," PROCESSORS(EXTRACTION("{k: .k")) "}", true, FL_INVALID,
+	  "MetadataExtractionQuery is not a valid jq" },
 	{ "{" DP_BASE "," PROCESSORS("{\"Type\":\"MetadataExtraction\",\"Parameters\":["
 	  "{\"ParameterName\":\"JsonParsingEngine\",\"ParameterValue\":\"JQ-1.6\"}]}") "}",
 	  true, FL_INVALID, "needs a MetadataExtractionQuery parameter" },
@@ -546,20 +548,25 @@ static const struct bad_case bad_cases[] = {
 	{ "{" DP_BASE "," PROCESSORS(EXTRACTION("{k: .k}") "," EXTRACTION("{k: .k}")) "}",
 	  true, FL_INVALID, "Only one MetadataExtraction processor" },
 	/* Prefix expressions (prefix.c's rules and words). */
-	{ "{" BASE ",\"Prefix\":\"p/!{foo:bar}/\"," EPREFIX "}", true, FL_INVALID, "" },
-	{ "{" BASE ",\"Prefix\":\"p/!{timestamp:yyyy/\"," EPREFIX "}", true, FL_INVALID, "" },
+	{ "{" BASE ",\"Prefix\":\"p/!{foo:bar}/\"," EPREFIX "}", true, FL_INVALID,
+	  "unknown namespace" },
+	{ "{" BASE ",\"Prefix\":\"p/!{timestamp:yyyy/\"," EPREFIX "}", true, FL_INVALID,
+	  "not closed" },
 	{ "{" BASE ",\"Prefix\":\"p/!{firehose:error-output-type}/\"," EPREFIX "}", true,
-	  FL_INVALID, "" },
+	  FL_INVALID, "Prefix can't contain !{firehose:error-output-type}" },
 	{ "{" BASE ",\"Prefix\":\"p/!{timestamp:yyyy}/\",\"ErrorOutputPrefix\":"
-	  "\"e/!{timestamp:yyyy}/\"}", true, FL_INVALID, "" },
+	  "\"e/!{timestamp:yyyy}/\"}", true, FL_INVALID,
+	  "ErrorOutputPrefix must contain !{firehose:error-output-type}" },
 	{ "{" BASE ",\"Prefix\":\"p/!{timestamp:yyyy}/\",\"ErrorOutputPrefix\":"
 	  "\"e/!{firehose:error-output-type}/!{partitionKeyFromQuery:k}/\"}", true,
-	  FL_INVALID, "" },
+	  FL_INVALID, "ErrorOutputPrefix can't contain !{partitionKeyFromQuery:k}" },
 	{ NULL, false, FL_OK, NULL },
 };
 
 static void test_bad_table(void **state)
 {
+	int failures = 0;
+
 	for (const struct bad_case *t = bad_cases; t->in; t++) {
 		struct fl_stream_conf *c = NULL;
 		struct fl_error err;
@@ -570,10 +577,12 @@ static void test_bad_table(void **state)
 				    fl_result_name(r), r ? err.msg : "", fl_result_name(t->code),
 				    t->msg);
 			fl_stream_conf_unref(c);
-			fail();
+			failures++;
+			continue;
 		}
 		assert_null(c);
 	}
+	assert_int_equal(failures, 0);
 }
 
 /* Values longer than 64 characters are cut in messages so the constraint

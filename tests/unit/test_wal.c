@@ -386,9 +386,8 @@ static void test_concurrent_append_sync(void **state)
 {
 	struct fx *fx = *state;
 	struct fl_wal *w = open_wal(fx);
-	struct fl_error err;
 	pthread_t th[CT_THREADS], sealer;
-	struct ct_arg args[CT_THREADS];
+	static struct ct_arg args[CT_THREADS];
 	ct_done = 0;
 	assert_int_equal(pthread_create(&sealer, NULL, ct_sealer, w), 0);
 	for (int i = 0; i < CT_THREADS; i++) {

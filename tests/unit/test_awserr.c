@@ -1,0 +1,85 @@
+/* Results to AWS error shapes: the one mapping, table-driven. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "awserr.h"
+
+static const struct {
+	enum fl_service svc;
+	enum fl_result r;
+	const char *type;
+	int status;
+} cases[] = {
+	{ FL_SVC_FIREHOSE, FL_VALIDATION, "ValidationException", 400 },
+	{ FL_SVC_FIREHOSE, FL_INVALID, "InvalidArgumentException", 400 },
+	{ FL_SVC_FIREHOSE, FL_TOO_LARGE, "InvalidArgumentException", 400 },
+	{ FL_SVC_FIREHOSE, FL_MALFORMED, "SerializationException", 400 },
+	{ FL_SVC_FIREHOSE, FL_NOT_FOUND, "ResourceNotFoundException", 400 },
+	{ FL_SVC_FIREHOSE, FL_EXISTS, "ResourceInUseException", 400 },
+	{ FL_SVC_FIREHOSE, FL_IN_USE, "ResourceInUseException", 400 },
+	{ FL_SVC_FIREHOSE, FL_LIMIT, "LimitExceededException", 400 },
+	{ FL_SVC_FIREHOSE, FL_CONFLICT, "ConcurrentModificationException", 400 },
+	{ FL_SVC_FIREHOSE, FL_UNAVAILABLE, "ServiceUnavailableException", 503 },
+	{ FL_SVC_FIREHOSE, FL_UNKNOWN_OP, "UnknownOperationException", 400 },
+	{ FL_SVC_FIREHOSE, FL_IO, "InternalFailure", 500 },
+	{ FL_SVC_FIREHOSE, FL_INTERNAL, "InternalFailure", 500 },
+	{ FL_SVC_GLUE, FL_NOT_FOUND, "EntityNotFoundException", 400 },
+	{ FL_SVC_GLUE, FL_EXISTS, "AlreadyExistsException", 400 },
+	{ FL_SVC_GLUE, FL_INVALID, "InvalidInputException", 400 },
+	{ FL_SVC_GLUE, FL_INTERNAL, "InternalServiceException", 500 },
+	{ FL_SVC_ATHENA, FL_INVALID, "InvalidRequestException", 400 },
+	{ FL_SVC_ATHENA, FL_LIMIT, "TooManyRequestsException", 400 },
+	{ FL_SVC_ATHENA, FL_INTERNAL, "InternalServerException", 500 },
+	{ FL_SVC_NONE, FL_UNKNOWN_OP, "UnknownOperationException", 400 },
+};
+
+static void test_map(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fl_awserr e = fl_awserr_map(cases[i].svc, cases[i].r);
+		assert_string_equal(e.type, cases[i].type);
+		assert_int_equal(e.status, cases[i].status);
+	}
+}
+
+static void test_body(void **state)
+{
+	(void)state;
+	struct fl_buf out;
+	struct fl_error err;
+	const char *type = NULL;
+	fl_buf_init(&out, 4096);
+	fl_error_set(&err, FL_NOT_FOUND, "Firehose \"x\"\n not found");
+	assert_int_equal(fl_awserr_body(FL_SVC_FIREHOSE, &err, &out, &type), 400);
+	assert_string_equal(type, "ResourceNotFoundException");
+	assert_string_equal(out.data, "{\"__type\":\"ResourceNotFoundException\","
+				      "\"message\":\"Firehose \\\"x\\\"\\u000a not found\"}");
+	/* Glue and Athena name the member Message. */
+	fl_error_set(&err, FL_INVALID, "bad");
+	assert_int_equal(fl_awserr_body(FL_SVC_ATHENA, &err, &out, &type), 400);
+	assert_string_equal(out.data, "{\"__type\":\"InvalidRequestException\",\"Message\":\"bad\"}");
+	fl_buf_free(&out);
+}
+
+static void test_record_codes(void **state)
+{
+	(void)state;
+	assert_string_equal(fl_awserr_record_code(FL_UNAVAILABLE), "ServiceUnavailableException");
+	assert_string_equal(fl_awserr_record_code(FL_IO), "InternalFailure");
+	assert_string_equal(fl_awserr_record_code(FL_INTERNAL), "InternalFailure");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_map),
+		cmocka_unit_test(test_body),
+		cmocka_unit_test(test_record_codes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
