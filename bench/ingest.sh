@@ -333,5 +333,9 @@ if [ -n "$fl" ] && [ -n "$mo" ] && [ "$mo" != 0 ]; then
 else
 	echo "firelake/moto throughput ratio: n/a"
 fi
+paced=$(awk -v r="$RATE" '$1 == "firelake" && $2 == "@" r "/s" { print $3 }' "$TMP/eps")
+if [ -n "$paced" ] && awk -v a="$paced" -v r="$RATE" 'BEGIN { exit !(a < 0.95 * r) }'; then
+	NOTES+=("firelake did not sustain $RATE events/s (got $paced): the paced row's latency is queueing, as flat out")
+fi
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 exit $STATUS

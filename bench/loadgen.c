@@ -967,8 +967,12 @@ int main(int argc, char **argv)
 	double run_user = tv_s(ru1.ru_utime) - tv_s(ru0.ru_utime);
 	double run_sys = tv_s(ru1.ru_stime) - tv_s(ru0.ru_stime);
 
-	printf("elapsed            %.2f s (sending stopped at %.0f s, then in-flight requests drained)\n",
-	       elapsed, o->duration_s);
+	if (lg_stop)
+		printf("elapsed            %.2f s (stopped early by a signal, then in-flight requests drained)\n",
+		       elapsed);
+	else
+		printf("elapsed            %.2f s (sending stopped at %g s, then in-flight requests drained)\n",
+		       elapsed, o->duration_s);
 	printf("events acked       %" PRIu64 "\n", s->events_acked);
 	printf("events/s           %.0f\n", eps);
 	printf("MB/s               %.2f (event bytes before base64, 1 MB = 10^6 B)\n", mbps);

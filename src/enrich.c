@@ -345,7 +345,8 @@ struct found {
 	size_t replaced;
 };
 
-static inline void note(struct found *f, const struct fl_json_member *m)
+static inline __attribute__((always_inline)) void
+note(struct found *f, const struct fl_json_member *m)
 {
 	switch (classify(m)) {
 	case F_UUID:

@@ -47,14 +47,30 @@ struct fl_enriched {
 					* is an offset into out->data */
 };
 
-/* Enriches one event (in/len: one event without its newline) and appends
- * it to out.  On failure returns FL_INVALID (or FL_TOO_LARGE from out),
- * leaves out as it was and sets *why to a short static reason. */
+/* Enriches one event (in/len: one event without its newline; any bytes,
+ * NUL included, are judged as JSON) and appends it to out, which is
+ * borrowed.  On failure returns FL_INVALID (or FL_TOO_LARGE past out's
+ * maximum, FL_INTERNAL without memory), leaves out as it was and sets *why
+ * to a short static reason:
+ *   syntax      "not valid JSON", "invalid number", "invalid escape in
+ *               string", "control character in string", "invalid UTF-8",
+ *               "nested too deeply", "trailing data after JSON"
+ *   shape       "not a JSON object", "missing event_uuid", "event_uuid is
+ *               not a string", "missing event_name", "event_name is not a
+ *               string", "missing created_at", "created_at is not a
+ *               number", "created_at out of range"
+ *   output      "output too large", "out of memory"
+ * Syntax is checked over the whole event first, then the fields in the
+ * order above.  info and why may be NULL.  No allocation per event beyond
+ * growing out. */
 enum fl_result fl_enrich_event(const char *in, size_t len, struct fl_buf *out,
 			       struct fl_enriched *info, const char **why) FL_MUST_USE;
 
-/* Formats ms since the epoch as ISO 8601 UTC; with_ms adds ".mmm".
- * out must hold 25 bytes.  Returns the length written. */
+/* Formats ms since the epoch as ISO 8601 UTC; with_ms adds ".mmm"
+ * (truncated, "2026-01-01T00:13:11.250Z").  out must hold 25 bytes; it is
+ * NUL-terminated.  Returns the length written (20 or 24).  Times outside
+ * 0000-01-01T00:00:00Z .. 9999-12-31T23:59:59.999Z are clamped to them.
+ * No gmtime: a civil-from-days conversion, safe in any thread. */
 size_t fl_iso8601(int64_t ms, int with_ms, char *out);
 
 #endif

@@ -102,7 +102,9 @@ static void drop_msg(void *data, jv msg)
 	jv_free(msg);
 }
 
-/* A jq_state that reports into m and prints nothing. */
+/* A jq_state that reports into m and prints nothing.  libjq 1.6's jq_init
+ * leaves the input and debug callbacks uninitialised: a query calling
+ * `input` would jump through a garbage pointer.  Both are set here. */
 static jq_state *jq_new(struct jq_msg *m)
 {
 	jq_state *jq = jq_init();
@@ -110,6 +112,7 @@ static jq_state *jq_new(struct jq_msg *m)
 		return NULL;
 	jq_set_error_cb(jq, m ? keep_first_msg : drop_msg, m);
 	jq_set_debug_cb(jq, drop_msg, NULL);
+	jq_set_input_cb(jq, NULL, NULL);        /* input: "No more inputs" */
 	jq_set_attr(jq, jv_string("JQ_LIBRARY_PATH"), jv_array());
 	return jq;
 }
@@ -280,32 +283,35 @@ enum fl_result fl_partition_compile(const char *jq, struct fl_partition_query **
 		r = fl_error_set(err, FL_INTERNAL, "out of memory");
 		goto out;
 	}
-	/* The user's text first, so that messages name their own program. */
-	st = jq_new(&msg);
-	if (!st) {
-		r = fl_error_set(err, FL_INTERNAL, "out of memory");
-		goto out;
-	}
-	if (!jq_compile(st, q->jq)) {
-		r = fl_error_set(err, FL_INVALID,
-				 "MetadataExtractionQuery is not a valid jq 1.6 expression: %s",
-				 msg.set ? msg.text : "compile error");
-		goto out;
-	}
+	/* The wrapped program is what runs.  When it does not compile, the
+	 * user's text alone gives the message (it names their own program), or,
+	 * if it compiles alone, it is a program of definitions only (jq's
+	 * identity: the second wrapping) or it holds a directive. */
 	for (int identity = 0; ; identity++) {
-		jq_teardown(&st);
-		msg.set = false;
-		st = jq_new(&msg);
+		if (st)
+			jq_teardown(&st);
+		st = jq_new(NULL);
 		if (!st) {
 			r = fl_error_set(err, FL_INTERNAL, "out of memory");
 			goto out;
 		}
 		if (jq_compile(st, q->wrapped))
 			break;
+		jq_teardown(&st);
+		st = jq_new(&msg);
+		if (!st) {
+			r = fl_error_set(err, FL_INTERNAL, "out of memory");
+			goto out;
+		}
+		if (!jq_compile(st, q->jq)) {
+			r = fl_error_set(err, FL_INVALID, "MetadataExtractionQuery is not a "
+					 "valid jq 1.6 expression: %s",
+					 msg.set ? msg.text : "compile error");
+			goto out;
+		}
 		free(q->wrapped);
 		q->wrapped = NULL;
 		if (identity) {
-			/* USER compiles alone: what fails is a directive. */
 			r = fl_error_set(err, FL_INVALID, "MetadataExtractionQuery is not a "
 					 "valid jq 1.6 expression: module, import and include "
 					 "directives are not supported");

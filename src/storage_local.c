@@ -6,10 +6,9 @@
  * segment, no "//", no leading '/'), so a path never leaves ROOT/B.
  *
  * put writes ROOT/B/<dir of K>/.tmp.<random>, fsyncs it, renames it over
- * the key and fsyncs the directory: a reader sees the old object or the
- * new one, never part of one, and after a crash the object is whole or
- * absent.  Directories it creates are made durable by fsyncing their
- * parents.  Key segments starting with ".tmp." are reserved for those
+ * the key and fsyncs the directories from the key's up to ROOT: a reader
+ * sees the old object or the new one, never part of one, and after a crash
+ * an acknowledged object is whole.  Key segments starting with ".tmp." are reserved for those
  * files and refused.  Directories are never removed (a concurrent put may
  * be creating a file in one), so empty ones may remain after deletes.
  *
@@ -66,8 +65,10 @@ static int fsync_path(const char *dir)
 	return r;
 }
 
-/* mkdir -p, fsyncing the parent of every directory it creates. */
-static int mkdir_p(const char *path)
+/* mkdir -p of the components of path past its first `skip` bytes (a
+ * directory known to exist), fsyncing the parent of every directory it
+ * creates. */
+static int mkdir_p(const char *path, size_t skip)
 {
 	char tmp[LOCAL_PATH_MAX];
 	size_t n = strlen(path);
@@ -76,7 +77,7 @@ static int mkdir_p(const char *path)
 		return -1;
 	}
 	memcpy(tmp, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
+	for (size_t i = skip + 1; i <= n; i++) {
 		if (tmp[i] != '/' && tmp[i] != '\0')
 			continue;
 		if (tmp[i - 1] == '/')
@@ -149,7 +150,7 @@ static enum fl_result local_put(struct fl_storage *s, const char *bucket, const 
 		return fl_error_set(err, FL_INVALID, "object path too long");
 	memcpy(dir, path, sizeof dir);
 	*strrchr(dir, '/') = '\0';
-	if (mkdir_p(dir) < 0) {
+	if (mkdir_p(dir, strlen(ls->root)) < 0) {
 		if (errno == ENOTDIR || errno == EEXIST)
 			r = fl_error_set(err, FL_EXISTS,
 					 "a part of the key is an object in the local store");
@@ -205,9 +206,20 @@ static enum fl_result local_put(struct fl_storage *s, const char *bucket, const 
 		goto out;
 	}
 	tmp_made = false;
-	if (fsync_path(dir) < 0) {
-		r = fl_error_set(err, FL_IO, "sync directory: %s", strerror(errno));
-		goto out;
+	/* The object is durable when every entry on its path is: fsync each
+	 * directory from the object's up to the root.  A directory that a
+	 * concurrent put has just created may not be synced yet by it, so
+	 * "it already existed" does not mean "it is durable". */
+	for (size_t n = strlen(dir), root_n = strlen(ls->root);;) {
+		if (fsync_path(dir) < 0) {
+			r = fl_error_set(err, FL_IO, "sync directory: %s", strerror(errno));
+			goto out;
+		}
+		if (n <= root_n)
+			break;
+		while (n > root_n && dir[n - 1] != '/')
+			n--;
+		dir[--n] = '\0';
 	}
 out:
 	if (fd >= 0)
@@ -518,7 +530,7 @@ enum fl_result fl_storage_local_open(const char *root, struct fl_storage **out,
 		return fl_error_set(err, FL_INVALID, "storage root path empty or too long");
 	while (n > 1 && root[n - 1] == '/')
 		n--;
-	if (mkdir_p(root) < 0)
+	if (mkdir_p(root, 0) < 0)
 		return fl_error_set(err, FL_IO, "create storage root %s: %s", root,
 				    strerror(errno));
 	struct local_storage *ls = calloc(1, sizeof *ls);

@@ -74,8 +74,8 @@ static const char wal_magic[8] = { 'F', 'L', 'W', 'A', 'L', '\r', '\n', '\0' };
 #define WAL_ORPHAN_MAX 64
 
 /* One segment file.  refs: one for w->cur or the orphan list, one per sync
- * in flight using fd; the last release closes fd.  written and poisoned are protected by
- * append_lock; the rest is set at creation and then read-only. */
+ * in flight using fd; the last release closes fd.  written and poisoned are
+ * protected by append_lock; the rest is set at creation, then read-only. */
 struct wal_seg {
 	_Atomic int refs;
 	int fd;
@@ -117,94 +117,6 @@ struct fl_wal {
 	uint64_t forgot_below;     /* poison entries below this seq were
 				    * dropped: such tickets fail (state_lock) */
 };
-
-/* ---- CRC32C --------------------------------------------------------- */
-
-static uint32_t crc_table[8][256];
-static bool crc_hw;
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = c & 1 ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-		crc_table[0][i] = c;
-	}
-	for (uint32_t i = 0; i < 256; i++)
-		for (int t = 1; t < 8; t++)
-			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
-					  crc_table[0][crc_table[t - 1][i] & 0xff];
-#if defined(__x86_64__)
-	__builtin_cpu_init();
-	crc_hw = __builtin_cpu_supports("sse4.2");
-#endif
-}
-
-static uint32_t crc_sw(uint32_t c, const uint8_t *p, size_t n)
-{
-	while (n && ((uintptr_t)p & 7)) {
-		c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-		n--;
-	}
-	while (n >= 8) {
-		uint64_t v;
-		memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-		v = __builtin_bswap64(v);
-#endif
-		uint32_t lo = (uint32_t)v ^ c, hi = (uint32_t)(v >> 32);
-		c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-		    crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
-		    crc_table[3][hi & 0xff] ^ crc_table[2][(hi >> 8) & 0xff] ^
-		    crc_table[1][(hi >> 16) & 0xff] ^ crc_table[0][hi >> 24];
-		p += 8;
-		n -= 8;
-	}
-	while (n--)
-		c = crc_table[0][(c ^ *p++) & 0xff] ^ (c >> 8);
-	return c;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2")))
-static uint32_t crc_hw_run(uint32_t c, const uint8_t *p, size_t n)
-{
-	uint64_t c64 = c;
-	while (n && ((uintptr_t)p & 7)) {
-		c64 = __builtin_ia32_crc32qi((uint32_t)c64, *p++);
-		n--;
-	}
-	while (n >= 8) {
-		uint64_t v;
-		memcpy(&v, p, 8);
-		c64 = __builtin_ia32_crc32di(c64, v);
-		p += 8;
-		n -= 8;
-	}
-	while (n--)
-		c64 = __builtin_ia32_crc32qi((uint32_t)c64, *p++);
-	return (uint32_t)c64;
-}
-#endif
-
-uint32_t fl_crc32c(uint32_t crc, const void *p, size_t n)
-{
-	pthread_once(&crc_once, crc_init);
-	uint32_t c = ~crc;
-#if defined(__x86_64__)
-	if (crc_hw)
-		return ~crc_hw_run(c, p, n);
-#endif
-	return ~crc_sw(c, p, n);
-}
-
-uint32_t fl_crc32c_sw(uint32_t crc, const void *p, size_t n)
-{
-	pthread_once(&crc_once, crc_init);
-	return ~crc_sw(~crc, p, n);
-}
 
 /* ---- little helpers ------------------------------------------------- */
 
@@ -815,9 +727,14 @@ enum fl_result fl_wal_sync(struct fl_wal *w, const struct fl_wal_ticket *ticket,
 	struct wal_seg *s = w->cur;
 	if (!s || s->seq != ticket->seq || ticket->end > s->written) {
 		pthread_mutex_unlock(&w->append_lock);
-		/* Closed segments have their outcome recorded before the
-		 * leadership is dropped, so this ticket was not ours. */
-		r = fl_error_set(err, FL_INTERNAL, "WAL ticket of an unknown segment");
+		/* An append may have poisoned the segment since we looked;
+		 * other closings record their outcome before they drop the
+		 * leadership.  Anything else was not a ticket of this WAL. */
+		st = ticket_state(w, ticket);
+		if (st == T_FAILED)
+			r = fl_error_set(err, FL_IO, "WAL sync failed");
+		else if (st == T_PENDING)
+			r = fl_error_set(err, FL_INTERNAL, "WAL ticket of an unknown segment");
 		goto out;
 	}
 	atomic_fetch_add(&s->refs, 1);
@@ -877,6 +794,9 @@ enum fl_result fl_wal_seal(struct fl_wal *w, struct fl_wal_segment *sealed,
 		r = fl_error_set(err, FL_NOT_FOUND, "no open WAL segment");
 		goto out;
 	}
+	struct stat st;
+	if (orphan && fstat(s->fd, &st) == 0)
+		end = (uint64_t)st.st_size; /* a failed truncate may have left more */
 	if (!orphan) {
 		if (w->io->fdatasync(s->fd) < 0) {
 			int e = errno;

@@ -35,6 +35,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "crc32c.h" /* fl_crc32c, the frames' checksum */
 #include "result.h"
 
 #define FL_WAL_HEADER_BYTES 48
@@ -135,10 +136,5 @@ enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
  * and truncates the segment to `from`. */
 enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
 				      uint64_t from, struct fl_error *err) FL_MUST_USE;
-
-/* CRC32C (Castagnoli), as used by the frames. */
-uint32_t fl_crc32c(uint32_t crc, const void *p, size_t n);
-/* The same with the portable table code whatever the CPU (tests, bench). */
-uint32_t fl_crc32c_sw(uint32_t crc, const void *p, size_t n);
 
 #endif

@@ -127,6 +127,9 @@ static const struct ecase cases[] = {
 	{ "last second of 9999", HEAD "\"created_at\":253402300799.999}", 0,
 	  HEAD "\"created_at\":253402300799.999" DT("9999-12-31T23:59:59.999Z") PO, NULL,
 	  "payment", "order", 253402300799999LL },
+	{ "last ms of 9999, more digits", HEAD "\"created_at\":253402300799.99999}", 0,
+	  HEAD "\"created_at\":253402300799.99999" DT("9999-12-31T23:59:59.999Z") PO, NULL,
+	  "payment", "order", 253402300799999LL },
 	{ "leap day", HEAD "\"created_at\":951782400}", 0,
 	  HEAD "\"created_at\":951782400" DT("2000-02-29T00:00:00Z") PO, NULL,
 	  "payment", "order", 951782400000LL },
@@ -289,6 +292,10 @@ static const struct ecase cases[] = {
 	  NULL, "created_at out of range", NULL, NULL, 0 },
 	{ "created_at year 10000", "{\"event_uuid\":\"u\",\"event_name\":\"a\",\"created_at\":253402300800}", 0,
 	  NULL, "created_at out of range", NULL, NULL, 0 },
+	{ "created_at year 10000, spelt with a fraction", "{\"event_uuid\":\"u\",\"event_name\":\"a\",\"created_at\":253402300800.0}", 0,
+	  NULL, "created_at out of range", NULL, NULL, 0 },
+	{ "created_at year 10000, spelt with an exponent", "{\"event_uuid\":\"u\",\"event_name\":\"a\",\"created_at\":2.534023008e11}", 0,
+	  NULL, "created_at out of range", NULL, NULL, 0 },
 	{ "created_at 1e12", "{\"event_uuid\":\"u\",\"event_name\":\"a\",\"created_at\":1e12}", 0,
 	  NULL, "created_at out of range", NULL, NULL, 0 },
 	{ "created_at 1e400", "{\"event_uuid\":\"u\",\"event_name\":\"a\",\"created_at\":1e400}", 0,
@@ -418,6 +425,49 @@ static void test_depth(void **state)
 	fl_buf_free(&out);
 }
 
+/* Events with more top-level members than one scan reports are read
+ * again by iteration: the result must not change. */
+static void test_many_members(void **state)
+{
+	(void)state;
+	char in[8192], want[8192];
+	struct fl_buf out;
+	struct fl_enriched info;
+	const char *why = NULL;
+
+	for (int members = 28; members <= 40; members++) {
+		size_t n = 0, w = 0;
+		n += (size_t)sprintf(in + n, "{\"event_type\":0");
+		w += (size_t)sprintf(want + w, "{");
+		for (int i = 0; i < members; i++) {
+			n += (size_t)sprintf(in + n, ",\"m%d\":%d", i, i);
+			w += (size_t)sprintf(want + w, "%s\"m%d\":%d", i ? "," : "", i, i);
+		}
+		/* Required members and a replaced one at the end. */
+		n += (size_t)sprintf(in + n, ",\"event_uuid\":\"u\",\"event_name\":\"a:b\","
+				     "\"created_at\":%d,\"event_subtype\":1}", members);
+		w += (size_t)sprintf(want + w, ",\"event_uuid\":\"u\",\"event_name\":\"a:b\","
+				     "\"created_at\":%d,\"created_datetime\":\"1970-01-01T00:00:%02dZ\","
+				     "\"event_type\":\"a\",\"event_subtype\":\"b\"}", members, members);
+		fl_buf_init(&out, 1 << 16);
+		if (fl_enrich_event(in, n, &out, &info, &why) != FL_OK)
+			fail_msg("%d members: %s", members, why);
+		if (strcmp(out.data, want) != 0)
+			fail_msg("%d members:\n got  %s\n want %s", members, out.data, want);
+		assert_memory_equal(out.data + info.event_type_off, "a\"", 2);
+		assert_memory_equal(out.data + info.event_subtype_off, "b\"", 2);
+		fl_buf_free(&out);
+
+		/* Missing created_at past the first scan's members. */
+		char *cut = strstr(in, ",\"created_at\"");
+		memcpy(cut, "}", 2);
+		fl_buf_init(&out, 1 << 16);
+		assert_int_equal(fl_enrich_event(in, strlen(in), &out, &info, &why), FL_INVALID);
+		assert_string_equal(why, "missing created_at");
+		fl_buf_free(&out);
+	}
+}
+
 static void test_too_large(void **state)
 {
 	(void)state;
@@ -539,6 +589,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_many_members),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_append_many),
 		cmocka_unit_test(test_iso8601),

@@ -160,7 +160,7 @@ static void test_value(void **state)
 static void test_depth(void **state)
 {
 	(void)state;
-	char buf[300];
+	char buf[300] = { 0 };
 	const char *why = NULL;
 
 	/* 64 nested arrays are the bound; 65 are not. */
@@ -318,6 +318,66 @@ static void test_object(void **state)
 	render_object(buf, n, out, sizeof out);
 	assert_string_equal(out, "ERR:nested too deeply");
 	assert_null(fl_json_value(buf, buf + n, NULL));
+}
+
+static void test_object_scan(void **state)
+{
+	(void)state;
+	struct fl_json_member m[3];
+	const char *why = NULL;
+	size_t count = 99;
+	const char in[] = " {\"a\" : 1 ,\"b\\u0041\":[1,{}], \"c\":\"x\",\"d\":null} tail";
+	const char *end = in + sizeof in - 1;
+
+	/* Room for all. */
+	const char *p = fl_json_object_scan(in, end, m, 3, &count, &why);
+	assert_int_equal(count, 4);
+	assert_ptr_equal(p, strstr(in, " tail"));
+	assert_ptr_equal(m[0].member, in + 1 + 1);
+	assert_memory_equal(m[0].key, "a", m[0].key_len);
+	assert_int_equal(m[0].key_len, 1);
+	assert_false(m[0].key_escaped);
+	assert_int_equal(m[0].value_len, 1);
+	assert_memory_equal(m[0].value, "1", 1);
+	assert_int_equal(m[1].key_len, 7);
+	assert_memory_equal(m[1].key, "b\\u0041", 7);
+	assert_true(m[1].key_escaped);
+	assert_int_equal(m[1].value_len, 6);
+	assert_memory_equal(m[1].value, "[1,{}]", 6);
+	assert_int_equal(m[2].value_len, 3);
+	assert_memory_equal(m[2].value, "\"x\"", 3);
+
+	/* No room: still validated and counted. */
+	assert_ptr_equal(fl_json_object_scan(in, end, NULL, 0, &count, &why), p);
+	assert_int_equal(count, 4);
+
+	const char empty[] = "{ }";
+	assert_ptr_equal(fl_json_object_scan(empty, empty + 3, m, 3, &count, &why), empty + 3);
+	assert_int_equal(count, 0);
+
+	/* Same verdicts as iteration. */
+	for (size_t i = 0; i < sizeof object_cases / sizeof object_cases[0]; i++) {
+		const char *o = object_cases[i].in, *w = NULL;
+		p = fl_json_object_scan(o, o + strlen(o), m, 3, &count, &w);
+		if (strncmp(object_cases[i].want, "ERR:", 4) == 0) {
+			if (p || strcmp(w, object_cases[i].want + 4) != 0)
+				fail_msg("%s: want %s got %s", o, object_cases[i].want, p ? "ok" : w);
+		} else {
+			const char *at = strrchr(object_cases[i].want, '@');
+			if (!p || p - o != atoi(at + 1))
+				fail_msg("%s: want %s", o, object_cases[i].want);
+		}
+	}
+
+	/* Depth is counted from the object, as fl_json_value does. */
+	char buf[200];
+	size_t n = (size_t)sprintf(buf, "{\"a\":");
+	memset(buf + n, '[', 64);
+	memset(buf + n + 64, ']', 64);
+	n += 128;
+	buf[n++] = '}';
+	assert_null(fl_json_object_scan(buf, buf + n, m, 3, &count, &why));
+	assert_string_equal(why, "nested too deeply");
 }
 
 static void render_array(const char *in, char *out, size_t cap)
@@ -612,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_string),
 		cmocka_unit_test(test_ws),
 		cmocka_unit_test(test_object),
+		cmocka_unit_test(test_object_scan),
 		cmocka_unit_test(test_array),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_key_eq),

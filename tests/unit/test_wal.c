@@ -423,7 +423,7 @@ static void *ct_chaos(void *p)
 {
 	(void)p;
 	while (!ct_done) {
-		usleep(3000);
+		usleep(20000);
 		io_fail_syncs = 1;
 	}
 	return NULL;
