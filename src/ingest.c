@@ -328,9 +328,10 @@ static enum fl_result error_dest(struct batch *b, uint32_t *off, uint32_t *len,
 		if ((r = fl_prefix_eval(b->conf->error_prefix, &ctx, &s->dests, err)) != FL_OK)
 			return r;
 	} else {
-		/* Firehose's default error location. */
+		/* Firehose's default error location:
+		 * <error-output-type>/yyyy/MM/dd/HH/. */
 		struct fl_prefix *p = NULL;
-		if ((r = fl_prefix_compile("processing-failed/", true, &p, err)) != FL_OK)
+		if ((r = fl_prefix_compile("", true, &p, err)) != FL_OK)
 			return r;
 		r = fl_prefix_eval(p, &ctx, &s->dests, err);
 		fl_prefix_free(p);
@@ -380,6 +381,8 @@ static enum fl_result one_event(struct batch *b, const char *raw, size_t len,
 	enum fl_result r = fl_enrich_event(raw, len, &s->events, &info, &why);
 	if (r == FL_TOO_LARGE)
 		return fl_error_set(err, r, "request too large to process");
+	if (r != FL_OK && r != FL_INVALID)
+		return fl_error_set(err, r, "cannot enrich: %s", why ? why : fl_result_name(r));
 	if (r != FL_OK)
 		return add_failed(b, raw, len, "Enrichment.InvalidEvent", why ? why : "invalid event", err);
 

@@ -43,7 +43,7 @@
 
 #define FAST_MAX_KEYS 64
 #define FAST_MAX_DEPTH 16
-#define VALUE_MAX (1024 * 1024)
+#define SCRATCH_MAX (1024 * 1024)     /* an unescaped member key */
 
 /* One key of a fast query: key name and path, both pointing into buf. */
 struct fast_key {
@@ -364,7 +364,7 @@ struct fl_partition_state *fl_partition_state_new(void)
 {
 	struct fl_partition_state *s = calloc(1, sizeof *s);
 	if (s)
-		fl_buf_init(&s->scratch, VALUE_MAX);
+		fl_buf_init(&s->scratch, SCRATCH_MAX);
 	return s;
 }
 
