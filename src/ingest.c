@@ -324,20 +324,9 @@ static enum fl_result error_dest(struct batch *b, uint32_t *off, uint32_t *len,
 	if ((r = fl_buf_adds(&s->dests, b->conf->bucket)) != FL_OK ||
 	    (r = fl_buf_addc(&s->dests, '/')) != FL_OK)
 		return fl_error_set(err, r, "too many destinations in one request");
-	if (b->conf->error_prefix) {
-		if ((r = fl_prefix_eval(b->conf->error_prefix, &ctx, &s->dests, err)) != FL_OK)
-			return r;
-	} else {
-		/* Firehose's default error location:
-		 * <error-output-type>/yyyy/MM/dd/HH/. */
-		struct fl_prefix *p = NULL;
-		if ((r = fl_prefix_compile("", true, &p, err)) != FL_OK)
-			return r;
-		r = fl_prefix_eval(p, &ctx, &s->dests, err);
-		fl_prefix_free(p);
-		if (r != FL_OK)
-			return r;
-	}
+	/* Always compiled: from ErrorOutputPrefix, or Firehose's default. */
+	if ((r = fl_prefix_eval(b->conf->error_prefix, &ctx, &s->dests, err)) != FL_OK)
+		return r;
 	return finish_dest(b, start, off, len);
 }
 
