@@ -39,6 +39,7 @@
 
 #include <jq.h>
 
+#include "enrich.h"
 #include "jscan.h"
 
 #define FAST_MAX_KEYS 64
@@ -52,6 +53,9 @@ struct fast_key {
 	size_t nseg;
 	const char *seg[FAST_MAX_DEPTH];
 	size_t seg_len[FAST_MAX_DEPTH];
+	/* `.path | strftime("fmt")`: fmt (raw, no escapes) or NULL. */
+	const char *fmt;
+	size_t fmt_len;
 };
 
 struct fl_partition_query {
@@ -207,6 +211,38 @@ static const char *parse_qstring(const char *p, const char **s, size_t *n)
 	return e + 1;
 }
 
+/* The strftime conversions the fast path renders itself; anything else
+ * (or an escape in the format) leaves the query to libjq. */
+static bool fast_format(const char *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (f[i] == '\\')
+			return false;
+		if (f[i] == '%') {
+			if (++i == n || !strchr("YmdHMS%", f[i]))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* Parses `| strftime("fmt")` at p (at the '|') into k; NULL otherwise. */
+static const char *parse_strftime(const char *p, struct fast_key *k)
+{
+	p = skip_ws(p + 1);
+	if (strncmp(p, "strftime", 8) != 0)
+		return NULL;
+	p = skip_ws(p + 8);
+	if (*p != '(')
+		return NULL;
+	p = skip_ws(p + 1);
+	if (*p != '"' || !(p = parse_qstring(p, &k->fmt, &k->fmt_len)) ||
+	    !fast_format(k->fmt, k->fmt_len))
+		return NULL;
+	p = skip_ws(p);
+	return *p == ')' ? skip_ws(p + 1) : NULL;
+}
+
 /* Recognises `{key: .a.b, ...}`; fills keys (names and paths point into
  * text) and returns their count, or -1 when the query is anything else. */
 static int parse_fast(const char *text, struct fast_key *keys, size_t max)
@@ -230,6 +266,9 @@ static int parse_fast(const char *text, struct fast_key *keys, size_t max)
 		p = skip_ws(q);
 		if (*p == ':') {
 			p = skip_ws(p + 1);
+			bool paren = *p == '(';
+			if (paren)
+				p = skip_ws(p + 1);
 			while (*p == '.') {
 				if (k.nseg == FAST_MAX_DEPTH)
 					return -1;
@@ -241,6 +280,13 @@ static int parse_fast(const char *text, struct fast_key *keys, size_t max)
 			}
 			if (k.nseg == 0)
 				return -1;
+			if (*p == '|' && !(p = parse_strftime(p, &k)))
+				return -1;
+			if (paren) {
+				if (*p != ')')
+					return -1;
+				p = skip_ws(p + 1);
+			}
 		} else {                        /* {a} is {a: .a}, {"a"} is {"a": ."a"} */
 			k.nseg = 1;
 			k.seg[0] = k.name;
@@ -463,6 +509,41 @@ static enum fl_result render_span(const char *v, size_t n, const char *name,
 				    "a valid number", name);
 	}
 	return render_jq_number(num, vals, err);
+}
+
+/* Renders `value | strftime(fmt)` as jq 1.6 does for a number: the UTC
+ * civil time of floor(value).  FL_RETRY when the value is anything else
+ * (the caller then asks libjq, for jq's own result or error). */
+static enum fl_result render_strftime(const char *v, size_t n, const struct fast_key *fk,
+				      struct fl_buf *vals, struct fl_error *err)
+{
+	char num[64], iso[32];
+	if (n >= sizeof num || !(v[0] == '-' || (v[0] >= '0' && v[0] <= '9')))
+		return FL_RETRY;
+	memcpy(num, v, n);
+	num[n] = '\0';
+	double d = strtod(num, NULL);
+	if (!(d >= 0 && d < 253402300800.0))  /* years 1970-9999 */
+		return FL_RETRY;
+	fl_iso8601((int64_t)d * 1000, 0, iso); /* YYYY-MM-DDTHH:MM:SSZ */
+	static const struct { char c; int at, len; } fields[] = {
+		{ 'Y', 0, 4 }, { 'm', 5, 2 }, { 'd', 8, 2 },
+		{ 'H', 11, 2 }, { 'M', 14, 2 }, { 'S', 17, 2 },
+	};
+	enum fl_result r = FL_OK;
+	for (size_t i = 0; r == FL_OK && i < fk->fmt_len; i++) {
+		char c = fk->fmt[i];
+		if (c != '%' || fk->fmt[++i] == '%') {
+			r = fl_buf_addc(vals, c);
+			continue;
+		}
+		for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+			if (fields[f].c == fk->fmt[i])
+				r = fl_buf_add(vals, iso + fields[f].at, (size_t)fields[f].len);
+	}
+	if (r != FL_OK)
+		fl_error_set(err, r, "partition key values too long");
+	return r;
 }
 
 /* Appends the rendering of a jq value to vals.  Steals v. */
@@ -688,14 +769,16 @@ enum fl_result fl_partition_eval(const struct fl_partition_query *q,
 	jv obj = jv_invalid();
 	enum fl_result r;
 
-	if (q->fast)
+	bool fast = q->fast;
+again:
+	if (fast)
 		r = eval_fast(q, s, event, len, err);
 	else
 		r = eval_jq(q, s, event, len, &obj, err);
 
 	for (size_t i = 0; r == FL_OK && i < n; i++) {
 		size_t at = vals->len;
-		if (q->fast) {
+		if (fast) {
 			size_t nl = strlen(names[i]), k = 0;
 			while (k < q->nkeys && !(q->keys[k].name_len == nl &&
 						 memcmp(q->keys[k].name, names[i], nl) == 0))
@@ -704,8 +787,16 @@ enum fl_result fl_partition_eval(const struct fl_partition_query *q,
 				r = fl_error_set(err, FL_INVALID,
 						 "MetadataExtractionFailed: partition key '%.64s' is "
 						 "missing from the query result", names[i]);
+			else if (q->keys[k].fmt)
+				r = render_strftime(s->spans[k], s->span_lens[k], &q->keys[k],
+						    vals, err);
 			else
 				r = render_span(s->spans[k], s->span_lens[k], names[i], vals, err);
+			if (r == FL_RETRY) {
+				vals->len = start;
+				fast = false;
+				goto again;
+			}
 		} else {
 			r = render_jv(jv_object_get(jv_copy(obj), jv_string(names[i])),
 				      names[i], vals, err);

@@ -97,6 +97,19 @@ static const struct pcase fast_cases[] = {
 	/* A null record gives null everywhere. */
 	FAIL("{k: .a.b}", "null", { "k" },
 	     "MetadataExtractionFailed: partition key 'k' is null, not a string, number or boolean"),
+	/* strftime of a number: the fast path renders it; anything else
+	 * falls back to libjq, so results and errors are jq's. */
+	OK("{year: .t|strftime(\"%Y\"), month: .t|strftime(\"%m\"), hour: .t|strftime(\"%H\")}",
+	   "{\"t\":1565382027}", { "year", "month", "hour" }, { "2019", "08", "20" }),
+	OK("{event_type: .event_type, dt: (.created_at|strftime(\"%Y-%m-%d\")), "
+	   "hour: (.created_at|strftime(\"%H\"))}",
+	   "{\"event_type\":\"pay\",\"created_at\":1767226391.75}", { "event_type", "dt", "hour" },
+	   { "pay", "2026-01-01", "00" }),
+	OK("{k: .t | strftime( \"at %H:%M:%S %% %Y\" )}", "{\"t\":1.767229199e9}", { "k" },
+	   { "at 00:59:59 % 2026" }),
+	OK("{k: .t|strftime(\"%Y\")}", "{\"t\":0}", { "k" }, { "1970" }),
+	FAIL("{k: .t|strftime(\"%Y\")}", "{\"t\":\"2026\"}", { "k" }, NULL),
+	FAIL("{k: .t|strftime(\"%Y\")}", "{\"x\":1}", { "k" }, NULL),
 	/* Not JSON: both fail (messages differ: each parser words its own). */
 	FAIL("{k: .a}", "{\"a\":1", { "k" }, NULL),
 	FAIL("{k: .a}", "{\"a\":1} x", { "k" }, NULL),
@@ -169,8 +182,8 @@ static void test_fast_and_jq_agree(void **state)
 
 /* Queries only libjq runs. */
 static const struct pcase jq_cases[] = {
-	OK("{year: .t|strftime(\"%Y\"), month: .t|strftime(\"%m\"), hour: .t|strftime(\"%H\")}",
-	   "{\"t\":1565382027}", { "year", "month", "hour" }, { "2019", "08", "20" }),
+	/* A conversion the fast path does not render itself. */
+	OK("{j: .t|strftime(\"%j\")}", "{\"t\":1565382027}", { "j" }, { "221" }),
 	OK("{k: (.a | tostring), n: (.a + 1)}", "{\"a\":41}", { "k", "n" }, { "41", "42" }),
 	OK("{k: .a?, j: .[\"b c\"], i: .\"d\"}", "{\"a\":\"x\",\"b c\":\"y\",\"d\":\"z\"}",
 	   { "k", "j", "i" }, { "x", "y", "z" }),
