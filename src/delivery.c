@@ -46,7 +46,7 @@
 
 #define TICK_MS 100
 #define CHUNK_BYTES (1u << 20)      /* input per gzip member */
-#define PENDING_MAX (32u << 20)     /* uncompressed bytes held across destinations */
+#define PENDING_MAX (8u << 20)      /* uncompressed bytes held across destinations */
 #define OBJECT_MAX (1u << 30)
 #define BACKOFF_MAX_MS 30000
 
@@ -124,6 +124,7 @@ static int jobs_of(struct fl_delivery *d, struct fl_stream *s, int64_t *oldest)
 
 struct part {
 	char *dest;                 /* "<bucket>/<prefix>" */
+	char *key;                  /* the object key, once stored */
 	size_t dest_len;
 	uint8_t kind;
 	uint32_t version;
@@ -250,6 +251,7 @@ static void segment_read_free(struct segment_read *sr)
 {
 	for (size_t i = 0; i < sr->nparts; i++) {
 		free(sr->parts[i].dest);
+		free(sr->parts[i].key);
 		fl_buf_free(&sr->parts[i].pending);
 		fl_buf_free(&sr->parts[i].out);
 	}
@@ -282,34 +284,51 @@ static void object_uuid(const struct fl_wal_segment *seg, const struct part *p, 
 	out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
 }
 
-static enum fl_result record_object(struct fl_server *srv, const char *stream,
-				    const char *bucket, const char *key, const struct part *p,
-				    const char *partition_path, struct fl_error *err)
+/* Records one stored object (idempotent on bucket and key). */
+static enum fl_result record_object(PGconn *conn, const char *stream, const struct part *p,
+				    struct fl_error *err)
+{
+	const char *slash = memchr(p->dest, '/', p->dest_len);
+	char bucket[256], bytes[32], records[32], minb[32], maxb[32];
+	snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - p->dest), p->dest);
+	snprintf(bytes, sizeof bytes, "%zu", p->out.len);
+	snprintf(records, sizeof records, "%llu", (unsigned long long)p->records);
+	fl_iso8601(p->min_ms, 1, minb);
+	fl_iso8601(p->max_ms, 1, maxb);
+	const char *params[] = { bucket, p->key, stream, p->kind == FL_WALREC_DATA ? "data" : "error",
+				 slash + 1, bytes, records, minb, maxb };
+	return fl_db_exec(conn,
+			  "INSERT INTO fl_objects (bucket, key, stream, kind, partition_path, bytes,"
+			  " records, min_created_at, max_created_at)"
+			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+			  " ON CONFLICT (bucket, key) DO UPDATE SET bytes = EXCLUDED.bytes,"
+			  " records = EXCLUDED.records, min_created_at = EXCLUDED.min_created_at,"
+			  " max_created_at = EXCLUDED.max_created_at, delivered_at = now()",
+			  9, params, NULL, err);
+}
+
+/* Records every object of a segment in one transaction: one commit (one
+ * sync of PostgreSQL's WAL) per segment, not per object. */
+static enum fl_result record_objects(struct fl_server *srv, const char *stream,
+				     const struct segment_read *sr, struct fl_error *err)
 {
 	PGconn *conn = NULL;
 	enum fl_result r = fl_db_acquire(srv->db, &conn, err);
 	if (r != FL_OK)
 		return r;
-	char bytes[32], records[32], minb[32], maxb[32];
-	snprintf(bytes, sizeof bytes, "%zu", p->out.len);
-	snprintf(records, sizeof records, "%llu", (unsigned long long)p->records);
-	fl_iso8601(p->min_ms, 1, minb);
-	fl_iso8601(p->max_ms, 1, maxb);
-	const char *params[] = { bucket, key, stream, p->kind == FL_WALREC_DATA ? "data" : "error",
-				 partition_path, bytes, records, minb, maxb };
-	r = fl_db_exec(conn,
-		       "INSERT INTO fl_objects (bucket, key, stream, kind, partition_path, bytes,"
-		       " records, min_created_at, max_created_at)"
-		       " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-		       " ON CONFLICT (bucket, key) DO UPDATE SET bytes = EXCLUDED.bytes,"
-		       " records = EXCLUDED.records, min_created_at = EXCLUDED.min_created_at,"
-		       " max_created_at = EXCLUDED.max_created_at, delivered_at = now()",
-		       9, params, NULL, err);
+	r = fl_db_exec(conn, "BEGIN", 0, NULL, NULL, err);
+	for (size_t i = 0; r == FL_OK && i < sr->nparts; i++)
+		r = record_object(conn, stream, &sr->parts[i], err);
+	if (r == FL_OK)
+		r = fl_db_exec(conn, "COMMIT", 0, NULL, NULL, err);
+	else if (PQstatus(conn) == CONNECTION_OK)
+		PQclear(PQexec(conn, "ROLLBACK"));
 	fl_db_release(srv->db, conn);
 	return r;
 }
 
-/* Stores every object of a read segment and records it. */
+/* Stores every object of a read segment (durable after one storage sync)
+ * and records them. */
 static enum fl_result store_parts(struct fl_delivery *d, struct job *j,
 				  struct segment_read *sr, struct fl_stream_conf *conf,
 				  struct fl_error *err)
@@ -331,28 +350,32 @@ static enum fl_result store_parts(struct fl_delivery *d, struct job *j,
 		}
 		char bucket[256];
 		snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - p->dest), p->dest);
-		const char *prefix = slash + 1;
 		uint8_t uuid[16];
 		object_uuid(&j->seg, p, uuid);
 		bool ext = conf->file_extension[0] != '\0';
 		fl_buf_reset(&key);
-		if ((r = fl_buf_adds(&key, prefix)) != FL_OK ||
+		if ((r = fl_buf_adds(&key, slash + 1)) != FL_OK ||
 		    (r = fl_object_name(&key, j->stream->name, (int)p->version,
 					j->seg.created_ms, uuid, sr->gzip && !ext)) != FL_OK ||
 		    (ext && (r = fl_buf_adds(&key, conf->file_extension)) != FL_OK)) {
 			fl_error_set(err, r, "object key too long");
 			break;
 		}
-		if ((r = fl_storage_put(srv->storage, bucket, key.data, p->out.data,
-					p->out.len, err)) != FL_OK)
+		if ((r = fl_storage_put_deferred(srv->storage, bucket, key.data, p->out.data,
+						 p->out.len, err)) != FL_OK)
 			break;
-		if ((r = record_object(srv, j->stream->name, bucket, key.data, p, prefix,
-				       err)) != FL_OK)
-			break;
-		atomic_fetch_add(&j->stream->metrics->objects_delivered, 1);
-		atomic_fetch_add(&j->stream->metrics->bytes_delivered, p->out.len);
+		free(p->key);
+		if (!(p->key = strdup(key.data)))
+			r = fl_error_set(err, FL_INTERNAL, "out of memory");
 	}
 	fl_buf_free(&key);
+	if (r == FL_OK && (r = fl_storage_sync(srv->storage, err)) == FL_OK)
+		r = record_objects(srv, j->stream->name, sr, err);
+	if (r == FL_OK)
+		for (size_t i = 0; i < sr->nparts; i++) {
+			atomic_fetch_add(&j->stream->metrics->objects_delivered, 1);
+			atomic_fetch_add(&j->stream->metrics->bytes_delivered, sr->parts[i].out.len);
+		}
 	return r;
 }
 

@@ -209,3 +209,18 @@ enum fl_result fl_storage_list(struct fl_storage *s, const char *bucket, const c
 		return fl_error_set(err, FL_INVALID, "list prefix longer than 1024 bytes");
 	return s->ops->list(s, bucket, prefix, fn, arg, err);
 }
+
+enum fl_result fl_storage_put_deferred(struct fl_storage *s, const char *bucket,
+				       const char *key, const void *data, size_t len,
+				       struct fl_error *err)
+{
+	if (!s->ops->put_deferred)
+		return fl_storage_put(s, bucket, key, data, len, err);
+	enum fl_result r = fl_storage_check_name(bucket, key, err);
+	return r != FL_OK ? r : s->ops->put_deferred(s, bucket, key, data, len, err);
+}
+
+enum fl_result fl_storage_sync(struct fl_storage *s, struct fl_error *err)
+{
+	return s->ops->sync ? s->ops->sync(s, err) : FL_OK;
+}

@@ -36,6 +36,11 @@ struct fl_storage_ops {
 	enum fl_result (*list)(struct fl_storage *s, const char *bucket, const char *prefix,
 			       int (*fn)(void *arg, const struct fl_object_info *info),
 			       void *arg, struct fl_error *err);
+	/* Optional: a put that is durable only after sync (NULL: put). */
+	enum fl_result (*put_deferred)(struct fl_storage *s, const char *bucket,
+				       const char *key, const void *data, size_t len,
+				       struct fl_error *err);
+	enum fl_result (*sync)(struct fl_storage *s, struct fl_error *err);
 	void (*free)(struct fl_storage *s);
 };
 
@@ -69,6 +74,14 @@ enum fl_result fl_storage_delete(struct fl_storage *s, const char *bucket, const
 enum fl_result fl_storage_list(struct fl_storage *s, const char *bucket, const char *prefix,
 			       int (*fn)(void *arg, const struct fl_object_info *info),
 			       void *arg, struct fl_error *err) FL_MUST_USE;
+
+/* put_deferred: like put, but durable only once fl_storage_sync returns
+ * FL_OK, so many objects share one sync (delivery of a segment).  On a
+ * backend whose puts are durable on return, sync does nothing. */
+enum fl_result fl_storage_put_deferred(struct fl_storage *s, const char *bucket,
+				       const char *key, const void *data, size_t len,
+				       struct fl_error *err) FL_MUST_USE;
+enum fl_result fl_storage_sync(struct fl_storage *s, struct fl_error *err) FL_MUST_USE;
 
 /* Backends. */
 enum fl_result fl_storage_local_open(const char *root, struct fl_storage **out,

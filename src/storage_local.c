@@ -136,8 +136,11 @@ static int64_t mtime_ms_of(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 }
 
-static enum fl_result local_put(struct fl_storage *s, const char *bucket, const char *key,
-				const void *data, size_t len, struct fl_error *err)
+/* Writes an object; with durable, fsyncs it and every directory up to the
+ * root before returning, else leaves that to one local_sync. */
+static enum fl_result put_object(struct fl_storage *s, const char *bucket, const char *key,
+				 const void *data, size_t len, bool durable,
+				 struct fl_error *err)
 {
 	struct local_storage *ls = local_of(s);
 	enum fl_result r = check_local_key(key, err);
@@ -183,10 +186,9 @@ static enum fl_result local_put(struct fl_storage *s, const char *bucket, const 
 		}
 		off += (size_t)k;
 	}
-	int t;
-	do
-		t = fsync(fd);
-	while (t < 0 && errno == EINTR);
+	int t = 0;
+	while (durable && (t = fsync(fd)) < 0 && errno == EINTR)
+		;
 	if (t < 0) {
 		r = fl_error_set(err, FL_IO, "sync object: %s", strerror(errno));
 		goto out;
@@ -210,7 +212,7 @@ static enum fl_result local_put(struct fl_storage *s, const char *bucket, const 
 	 * directory from the object's up to the root.  A directory that a
 	 * concurrent put has just created may not be synced yet by it, so
 	 * "it already existed" does not mean "it is durable". */
-	for (size_t n = strlen(dir), root_n = strlen(ls->root);;) {
+	for (size_t n = strlen(dir), root_n = strlen(ls->root); durable;) {
 		if (fsync_path(dir) < 0) {
 			r = fl_error_set(err, FL_IO, "sync directory: %s", strerror(errno));
 			goto out;
@@ -227,6 +229,32 @@ out:
 	if (tmp_made)
 		unlink(tmp);
 	return r;
+}
+
+static enum fl_result local_put(struct fl_storage *s, const char *bucket, const char *key,
+				const void *data, size_t len, struct fl_error *err)
+{
+	return put_object(s, bucket, key, data, len, true, err);
+}
+
+static enum fl_result local_put_deferred(struct fl_storage *s, const char *bucket,
+					 const char *key, const void *data, size_t len,
+					 struct fl_error *err)
+{
+	return put_object(s, bucket, key, data, len, false, err);
+}
+
+/* Makes every deferred put durable: one syncfs of the store's file
+ * system instead of an fsync per file and directory. */
+static enum fl_result local_sync(struct fl_storage *s, struct fl_error *err)
+{
+	int fd = open(local_of(s)->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fl_error_set(err, FL_IO, "open storage root: %s", strerror(errno));
+	int r = syncfs(fd);
+	int e = errno;
+	close(fd);
+	return r < 0 ? fl_error_set(err, FL_IO, "sync storage: %s", strerror(e)) : FL_OK;
 }
 
 /* Opens the object for reading; FL_NOT_FOUND when absent or not a file. */
@@ -513,6 +541,8 @@ static void local_free(struct fl_storage *s)
 
 static const struct fl_storage_ops local_ops = {
 	.put = local_put,
+	.put_deferred = local_put_deferred,
+	.sync = local_sync,
 	.get = local_get,
 	.stat = local_stat,
 	.del = local_del,

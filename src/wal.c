@@ -929,6 +929,9 @@ enum fl_result fl_wal_remove(struct fl_wal *w, const struct fl_wal_segment *seg,
 
 /* ---- read / quarantine ---------------------------------------------- */
 
+/* fl_wal_read releases mapped pages in steps of this (a power of two). */
+#define READ_DROP_BYTES (4u << 20)
+
 enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
 			   struct fl_wal_segment *seg, uint64_t *valid_end,
 			   struct fl_error *err)
@@ -973,8 +976,15 @@ enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
 		seg->bytes = size;
 		snprintf(seg->path, sizeof seg->path, "%s", path);
 	}
-	size_t off = FL_WAL_HEADER_BYTES;
+	size_t off = FL_WAL_HEADER_BYTES, dropped = 0;
 	while (size - off >= FL_WAL_FRAME_BYTES) {
+		/* Pages already read are not needed again: give them back, so a
+		 * large segment does not stay resident while it is read. */
+		if (off - dropped >= READ_DROP_BYTES) {
+			size_t upto = off & ~(size_t)(READ_DROP_BYTES - 1);
+			madvise(map + dropped, upto - dropped, MADV_DONTNEED);
+			dropped = upto;
+		}
 		uint32_t len = get_u32(map + off);
 		uint32_t crc = get_u32(map + off + 4);
 		if (len == 0 || len > FL_WAL_MAX_RECORD ||
