@@ -128,6 +128,7 @@ struct part {
 	size_t dest_len;
 	uint8_t kind;
 	uint32_t version;
+	uint64_t hash;              /* of kind and dest, for the index */
 	uint64_t records;
 	int64_t min_ms, max_ms;
 	struct fl_buf pending;      /* uncompressed lines not yet compressed */
@@ -135,10 +136,11 @@ struct part {
 };
 
 struct segment_read {
-	struct fl_delivery *d;
 	bool gzip;
 	struct part *parts;
 	size_t nparts, cap;
+	uint32_t *index;            /* open addressing: part number + 1, 0 = empty */
+	size_t nslots;              /* a power of two, at least twice nparts */
 	size_t pending_total;
 	z_stream z;
 	bool z_ready;
@@ -181,11 +183,43 @@ static enum fl_result compress_pending(struct segment_read *sr, struct part *p)
 	return FL_OK;
 }
 
+static uint64_t dest_hash(uint8_t kind, const char *dest, size_t n)
+{
+	uint64_t h = 1469598103934665603ull ^ kind;     /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)dest[i]) * 1099511628211ull;
+	return h;
+}
+
+/* Rebuilds the index with room for twice the parts it will hold. */
+static int grow_index(struct segment_read *sr)
+{
+	size_t nslots = sr->nslots ? sr->nslots * 2 : 64;
+	uint32_t *index = calloc(nslots, sizeof *index);
+	if (!index)
+		return -1;
+	for (size_t i = 0; i < sr->nparts; i++) {
+		size_t at = sr->parts[i].hash & (nslots - 1);
+		while (index[at])
+			at = (at + 1) & (nslots - 1);
+		index[at] = (uint32_t)i + 1;
+	}
+	free(sr->index);
+	sr->index = index;
+	sr->nslots = nslots;
+	return 0;
+}
+
+/* The part of a record's destination, made on first sight. */
 static struct part *find_part(struct segment_read *sr, const struct fl_walrec *rec)
 {
-	for (size_t i = 0; i < sr->nparts; i++) {
-		struct part *p = &sr->parts[i];
-		if (p->kind == rec->kind && p->dest_len == rec->dest_len &&
+	if ((sr->nparts + 1) * 2 > sr->nslots && grow_index(sr) != 0)
+		return NULL;
+	uint64_t h = dest_hash(rec->kind, rec->dest, rec->dest_len);
+	size_t at = h & (sr->nslots - 1);
+	for (; sr->index[at]; at = (at + 1) & (sr->nslots - 1)) {
+		struct part *p = &sr->parts[sr->index[at] - 1];
+		if (p->hash == h && p->kind == rec->kind && p->dest_len == rec->dest_len &&
 		    memcmp(p->dest, rec->dest, rec->dest_len) == 0)
 			return p;
 	}
@@ -204,12 +238,13 @@ static struct part *find_part(struct segment_read *sr, const struct fl_walrec *r
 		return NULL;
 	p->dest_len = rec->dest_len;
 	p->kind = rec->kind;
+	p->hash = h;
 	p->version = rec->version;
 	p->min_ms = rec->min_ms;
 	p->max_ms = rec->max_ms;
 	fl_buf_init(&p->pending, CHUNK_BYTES + FL_WAL_MAX_RECORD);
 	fl_buf_init(&p->out, OBJECT_MAX);
-	sr->nparts++;
+	sr->index[at] = (uint32_t)++sr->nparts;
 	return p;
 }
 
@@ -256,6 +291,7 @@ static void segment_read_free(struct segment_read *sr)
 		fl_buf_free(&sr->parts[i].out);
 	}
 	free(sr->parts);
+	free(sr->index);
 	if (sr->z_ready)
 		deflateEnd(&sr->z);
 }
@@ -383,7 +419,7 @@ static enum fl_result deliver(struct fl_delivery *d, struct job *j, struct fl_er
 {
 	struct fl_server *srv = d->srv;
 	struct fl_stream_conf *conf = fl_stream_conf_get(j->stream);
-	struct segment_read sr = { .d = d, .gzip = conf->gzip };
+	struct segment_read sr = { .gzip = conf->gzip };
 	uint64_t valid_end = 0;
 	struct fl_wal_segment hdr;
 	enum fl_result r = fl_wal_read(j->seg.path, on_record, &sr, &hdr, &valid_end, err);
