@@ -23,6 +23,7 @@
  *
  * The backend keeps no mutable state: every call is thread-safe.
  */
+#include "fsdir.h"
 #include "storage.h"
 
 #include <dirent.h>
@@ -50,68 +51,6 @@ static struct local_storage *local_of(struct fl_storage *s)
 	return (struct local_storage *)s;
 }
 
-static int fsync_path(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r;
-	do
-		r = fsync(fd);
-	while (r < 0 && errno == EINTR);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
-/* mkdir -p of the components of path past its first `skip` bytes (a
- * directory known to exist), fsyncing the parent of every directory it
- * creates. */
-static int mkdir_p(const char *path, size_t skip)
-{
-	char tmp[LOCAL_PATH_MAX];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(tmp, path, n + 1);
-	for (size_t i = skip + 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		if (tmp[i - 1] == '/')
-			continue;
-		char save = tmp[i];
-		tmp[i] = '\0';
-		if (mkdir(tmp, 0755) == 0) {
-			char *slash = strrchr(tmp, '/');
-			int r;
-			if (!slash) {
-				r = fsync_path(".");
-			} else if (slash == tmp) {
-				r = fsync_path("/");
-			} else {
-				*slash = '\0';
-				r = fsync_path(tmp);
-				*slash = '/';
-			}
-			if (r < 0)
-				return -1;
-		} else if (errno != EEXIST) {
-			return -1;
-		}
-		tmp[i] = save;
-	}
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
 
 /* ROOT/bucket/key into out; -1 when it does not fit. */
 static int object_path(struct local_storage *ls, const char *bucket, const char *key,
@@ -153,7 +92,7 @@ static enum fl_result put_object(struct fl_storage *s, const char *bucket, const
 		return fl_error_set(err, FL_INVALID, "object path too long");
 	memcpy(dir, path, sizeof dir);
 	*strrchr(dir, '/') = '\0';
-	if (mkdir_p(dir, strlen(ls->root)) < 0) {
+	if (fl_mkdir_durable(dir, strlen(ls->root), 0755) < 0) {
 		if (errno == ENOTDIR || errno == EEXIST)
 			r = fl_error_set(err, FL_EXISTS,
 					 "a part of the key is an object in the local store");
@@ -213,7 +152,7 @@ static enum fl_result put_object(struct fl_storage *s, const char *bucket, const
 	 * concurrent put has just created may not be synced yet by it, so
 	 * "it already existed" does not mean "it is durable". */
 	for (size_t n = strlen(dir), root_n = strlen(ls->root); durable;) {
-		if (fsync_path(dir) < 0) {
+		if (fl_fsync_path(dir) < 0) {
 			r = fl_error_set(err, FL_IO, "sync directory: %s", strerror(errno));
 			goto out;
 		}
@@ -367,7 +306,7 @@ static enum fl_result local_del(struct fl_storage *s, const char *bucket, const 
 		return fl_error_set(err, FL_IO, "delete object: %s", strerror(errno));
 	}
 	*strrchr(path, '/') = '\0';
-	if (fsync_path(path) < 0)
+	if (fl_fsync_path(path) < 0)
 		return fl_error_set(err, FL_IO, "sync directory: %s", strerror(errno));
 	return FL_OK;
 }
@@ -560,7 +499,7 @@ enum fl_result fl_storage_local_open(const char *root, struct fl_storage **out,
 		return fl_error_set(err, FL_INVALID, "storage root path empty or too long");
 	while (n > 1 && root[n - 1] == '/')
 		n--;
-	if (mkdir_p(root, 0) < 0)
+	if (fl_mkdir_durable(root, 0, 0755) < 0)
 		return fl_error_set(err, FL_IO, "create storage root %s: %s", root,
 				    strerror(errno));
 	struct local_storage *ls = calloc(1, sizeof *ls);

@@ -65,6 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fsdir.h"
 #include "log.h"
 
 static const char wal_magic[8] = { 'F', 'L', 'W', 'A', 'L', '\r', '\n', '\0' };
@@ -241,55 +242,6 @@ static int fsync_fd(int fd)
 	return r;
 }
 
-/* mkdir -p, fsyncing the parent of every directory it creates. */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[4096];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(tmp, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (tmp[i] != '/' && tmp[i] != '\0')
-			continue;
-		char save = tmp[i];
-		tmp[i] = '\0';
-		if (mkdir(tmp, mode) == 0) {
-			char parent[4096];
-			memcpy(parent, tmp, i + 1);
-			char *slash = strrchr(parent, '/');
-			if (slash == parent)
-				slash[1] = '\0';
-			else if (slash)
-				*slash = '\0';
-			else
-				strcpy(parent, ".");
-			int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (pfd < 0)
-				return -1;
-			int r = fsync_fd(pfd);
-			int e = errno;
-			close(pfd);
-			if (r < 0) {
-				errno = e;
-				return -1;
-			}
-		} else if (errno != EEXIST) {
-			return -1;
-		}
-		tmp[i] = save;
-	}
-	struct stat st;
-	if (stat(path, &st) < 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
-}
 
 /* Parses "<16 hex>.wal"; 0 when the name is not a segment's. */
 static uint64_t parse_name(const char *name)
@@ -560,7 +512,7 @@ enum fl_result fl_wal_open(const char *dir, const struct fl_wal_options *opt,
 		r = fl_error_set(err, FL_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (mkdir_p(dir, 0750) < 0) {
+	if (fl_mkdir_durable(dir, 0, 0750) < 0) {
 		r = fl_error_set(err, FL_IO, "create WAL directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -1096,7 +1048,7 @@ enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
 	char qdir[4096 + 16], name[512];
 	snprintf(qdir, sizeof qdir, "%s/quarantine", w->dir);
 	snprintf(name, sizeof name, "%s.%" PRIu64 ".bad", base, from);
-	if (mkdir_p(qdir, 0750) < 0 || write_file_durably(qdir, name, tail, n) < 0) {
+	if (fl_mkdir_durable(qdir, 0, 0750) < 0 || write_file_durably(qdir, name, tail, n) < 0) {
 		r = fl_error_set(err, FL_IO, "write quarantine file: %s", strerror(errno));
 		goto out;
 	}
