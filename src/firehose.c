@@ -229,8 +229,7 @@ static enum fl_result create_stream(struct fl_req *req, struct fl_error *err)
 	if (r != FL_OK)
 		goto out;
 	char arn[256];
-	snprintf(arn, sizeof arn, "arn:aws:firehose:%s:%s:deliverystream/%s",
-		 req->srv->region, FL_ACCOUNT_ID, name);
+	fl_stream_arn(req->srv->region, name, arn, sizeof arn);
 	r = reply(req, json_pack("{s:s}", "DeliveryStreamARN", arn), err);
 out:
 	fl_stream_conf_unref(conf);

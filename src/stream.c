@@ -51,6 +51,11 @@ static const char default_stream_json[] =
 	"hour: (.created_at|strftime(\\\"%H\\\"))}\"},"
 	"{\"ParameterName\":\"JsonParsingEngine\",\"ParameterValue\":\"JQ-1.6\"}]}]}}";
 
+void fl_stream_arn(const char *region, const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "arn:aws:firehose:%s:%s:deliverystream/%s", region, FL_ACCOUNT_ID, name);
+}
+
 struct fl_stream_conf *fl_stream_conf_get(struct fl_stream *s)
 {
 	pthread_mutex_lock(&s->lock);
@@ -97,8 +102,7 @@ static enum fl_result stream_new(struct fl_streams *reg, const char *name,
 	atomic_init(&s->refs, 1);
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->name, sizeof s->name, "%s", name);
-	snprintf(s->arn, sizeof s->arn, "arn:aws:firehose:%s:%s:deliverystream/%s",
-		 reg->srv->region, FL_ACCOUNT_ID, name);
+	fl_stream_arn(reg->srv->region, name, s->arn, sizeof s->arn);
 	s->conf = conf;
 	atomic_init(&s->status, (int)status);
 	s->created_ms = created_ms;
@@ -226,8 +230,7 @@ static enum fl_result insert_row(struct fl_streams *reg, const char *name,
 				 const json_t *tags, struct fl_error *err)
 {
 	char arn[256], version[16];
-	snprintf(arn, sizeof arn, "arn:aws:firehose:%s:%s:deliverystream/%s",
-		 reg->srv->region, FL_ACCOUNT_ID, name);
+	fl_stream_arn(reg->srv->region, name, arn, sizeof arn);
 	snprintf(version, sizeof version, "%d", conf->version);
 	char *dest = json_dumps(conf->destination, JSON_COMPACT);
 	char *tagtext = json_dumps(tags, JSON_COMPACT);

@@ -72,6 +72,9 @@ enum fl_result fl_stream_conf_load(const json_t *destination, int version,
 struct fl_stream_conf *fl_stream_conf_ref(struct fl_stream_conf *c);
 void fl_stream_conf_unref(struct fl_stream_conf *c);
 
+/* The ARN of stream name in region (FL_ACCOUNT_ID's). */
+void fl_stream_arn(const char *region, const char *name, char *out, size_t n);
+
 /* Validates a delivery stream name: 1-64 of [a-zA-Z0-9_.-]. */
 bool fl_stream_name_valid(const char *name);
 

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import urllib.request
 
 BIN = os.environ.get("FIRELAKE_BIN") or os.path.join(
@@ -141,6 +142,20 @@ class Server:
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), json.loads(e.read() or b"{}")
 
+    def metric(self, series):
+        """The value of one /metrics series, e.g. 'firelake_wal_pending_bytes'
+        or 'firelake_incoming_records_total{stream="events"}'; None if absent."""
+        _, text = self.get("/metrics")
+        for line in text.splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == series:
+                return float(value)
+        return None
+
+    def delivered(self):
+        """True when every acknowledged record has left the WAL."""
+        return self.metric("firelake_wal_pending_bytes") == 0
+
     def objects(self, bucket="lake", prefix=""):
         """Every object file under the local lake: {key: bytes}."""
         root = os.path.join(self.lake, bucket)
@@ -164,6 +179,19 @@ class Server:
                 data = gzip.decompress(data)
             out[key] = data.decode().splitlines()
         return out
+
+
+class ServerTest(unittest.TestCase):
+    """One firelake (fresh data dir, embedded PostgreSQL) for a test class."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = Server().start()
+        cls.fh = cls.srv.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.cleanup()
 
 
 def stop_all():

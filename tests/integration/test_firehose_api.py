@@ -19,16 +19,7 @@ def ext_config(**over):
     return cfg
 
 
-class FirehoseApi(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = harness.Server().start()
-        cls.fh = cls.srv.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.cleanup()
-
+class FirehoseApi(harness.ServerTest):
     def error(self, fn, **kw):
         with self.assertRaises(ClientError) as cm:
             fn(**kw)
@@ -216,24 +207,11 @@ class FirehoseApi(unittest.TestCase):
         self.assertEqual(ran, len(order))
 
 
-class Limits(unittest.TestCase):
+class Limits(harness.ServerTest):
     """Every PutRecord/PutRecordBatch limit, violated once, changes nothing."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = harness.Server().start()
-        cls.fh = cls.srv.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.cleanup()
-
     def incoming(self):
-        _, text = self.srv.get("/metrics")
-        for line in text.splitlines():
-            if line.startswith('firelake_incoming_records_total{stream="events"}'):
-                return int(line.split()[-1])
-        return 0
+        return self.srv.metric('firelake_incoming_records_total{stream="events"}') or 0
 
     def batch(self, records):
         return self.srv.post(TARGET + "PutRecordBatch",

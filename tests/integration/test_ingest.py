@@ -28,20 +28,7 @@ def line(e):
     return json.dumps(e, separators=(",", ":"))
 
 
-class Ingest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.srv = harness.Server().start()
-        cls.fh = cls.srv.client()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.cleanup()
-
-    def delivered(self):
-        _, text = self.srv.get("/metrics")
-        return "firelake_wal_pending_bytes 0" in text
-
+class Ingest(harness.ServerTest):
     def test_mixed_batch(self):
         self.fh.create_delivery_stream(
             DeliveryStreamName="mixed",
@@ -89,9 +76,9 @@ class Ingest(unittest.TestCase):
         ids = [x["RecordId"] for x in resp["RequestResponses"]]
         self.assertEqual(len(set(ids)), 500)
 
-        harness.wait_for(lambda: self.delivered() and self.srv.objects(prefix="mixed-errors/"),
+        harness.wait_for(lambda: self.srv.delivered() and self.srv.objects(prefix="mixed-errors/"),
                          timeout=60, what="delivery")
-        harness.wait_for(self.delivered, what="delivery")
+        harness.wait_for(self.srv.delivered, what="delivery")
         got = collections.Counter()
         for key, lines in self.srv.lines(prefix="mixed/").items():
             self.assertTrue(key.endswith(".gz"), key)
