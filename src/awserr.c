@@ -72,6 +72,8 @@ int fl_awserr_body(enum fl_service svc, const struct fl_error *err,
 	struct fl_awserr e = fl_awserr_map(svc, err->code);
 	const char *member = svc == FL_SVC_FIREHOSE || svc == FL_SVC_NONE
 		? "message" : "Message";
+	if (err->type[0])
+		e.type = err->type;
 	fl_buf_reset(out);
 	if (fl_buf_printf(out, "{\"__type\":\"%s\",\"%s\":", e.type, member) != FL_OK ||
 	    fl_buf_add_json_str(out, err->msg, strlen(err->msg)) != FL_OK ||

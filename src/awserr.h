@@ -22,7 +22,7 @@ struct fl_awserr {
 struct fl_awserr fl_awserr_map(enum fl_service svc, enum fl_result r);
 
 /* Writes the error body for err to out and returns the HTTP status.
- * *type receives the __type (static). */
+ * *type receives the __type (static, or err->type: valid while err is). */
 int fl_awserr_body(enum fl_service svc, const struct fl_error *err,
 		   struct fl_buf *out, const char **type);
 

@@ -325,6 +325,16 @@ static bool set_log_level(struct fl_config *cfg, const char *value,
 	return why_set(why, why_len, "expected debug, info, warn or error");
 }
 
+static bool set_schema_inference(struct fl_config *cfg, const char *value,
+				 char *why, size_t why_len)
+{
+	if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+		cfg->schema_inference = value[1] == 'n';
+		return true;
+	}
+	return why_set(why, why_len, "expected on or off");
+}
+
 /* ---- the table ------------------------------------------------------- */
 
 /* storage's default is derived (see step 4); its text is for --help. */
@@ -347,6 +357,9 @@ static const struct cfg_option options[] = {
 	  "delivery worker threads, 1..64", set_delivery_threads },
 	{ "log-level", "LEVEL", "info",
 	  "debug, info, warn or error", set_log_level },
+	{ "schema-inference", "on|off", "on",
+	  "merge the fields of delivered events into their table's columns",
+	  set_schema_inference },
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])

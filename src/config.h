@@ -26,6 +26,7 @@ struct fl_config {
 	int http_threads;           /* --http-threads N, default 8 */
 	int delivery_threads;       /* --delivery-threads N, default 2 */
 	char log_level[16];         /* --log-level debug|info|warn|error */
+	bool schema_inference;      /* --schema-inference on|off, default on */
 };
 
 /* Parses argv (after the "serve" word) with env (NULL-terminated

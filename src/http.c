@@ -125,6 +125,8 @@ static fl_handler_fn route(const char *target, enum fl_service *svc, const char 
 		fl_handler_fn (*lookup)(const char *op);
 	} services[] = {
 		{ "Firehose_20150804.", FL_SVC_FIREHOSE, fl_firehose_handler },
+		{ "AWSGlue.", FL_SVC_GLUE, fl_glue_handler },
+		{ "AmazonAthena.", FL_SVC_ATHENA, fl_athena_handler },
 	};
 	*svc = FL_SVC_NONE;
 	*op = "";

@@ -43,5 +43,7 @@ void fl_http_stop(struct fl_http *h);
 
 /* Service lookups: the handler of an operation, or NULL. */
 fl_handler_fn fl_firehose_handler(const char *op);
+fl_handler_fn fl_glue_handler(const char *op);     /* glue.c */
+fl_handler_fn fl_athena_handler(const char *op);   /* athena.c */
 
 #endif

@@ -12,6 +12,21 @@ enum fl_result fl_error_set(struct fl_error *err, enum fl_result code,
 		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 		va_end(ap);
 		err->code = code;
+		err->type[0] = '\0';
+	}
+	return code;
+}
+
+enum fl_result fl_error_set_type(struct fl_error *err, enum fl_result code,
+				 const char *type, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+		err->code = code;
+		snprintf(err->type, sizeof err->type, "%s", type);
 	}
 	return code;
 }

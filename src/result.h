@@ -38,12 +38,20 @@ enum fl_result {
 struct fl_error {
 	enum fl_result code;
 	char msg[FL_ERROR_MAX];
+	/* When not empty, the AWS error type that awserr.c answers instead of
+	 * the one it maps code to: a service's own exception for one case
+	 * ("CrawlerRunningException"); the status stays code's. */
+	char type[64];
 };
 
 /* Sets *err (when not NULL) and returns code, so callers can write
  * `return fl_error_set(err, FL_INVALID, "...")`. */
 enum fl_result fl_error_set(struct fl_error *err, enum fl_result code,
 			    const char *fmt, ...) FL_PRINTF(3, 4);
+
+/* fl_error_set with an AWS error type of its own (see struct fl_error). */
+enum fl_result fl_error_set_type(struct fl_error *err, enum fl_result code,
+				 const char *type, const char *fmt, ...) FL_PRINTF(4, 5);
 
 /* Stable lower-case name of a result ("invalid", "io" ...). */
 const char *fl_result_name(enum fl_result r);

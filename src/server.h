@@ -18,6 +18,7 @@ struct fl_db;
 struct fl_storage;
 struct fl_streams;
 struct fl_delivery;
+struct fl_crawlers;
 
 struct fl_server {
 	struct fl_config cfg;           /* immutable */
@@ -25,6 +26,7 @@ struct fl_server {
 	struct fl_storage *storage;     /* the lake */
 	struct fl_streams *streams;     /* live delivery streams */
 	struct fl_delivery *delivery;   /* batcher + delivery workers */
+	struct fl_crawlers *crawlers;   /* crawls running in this process */
 	struct fl_metrics metrics;
 	struct fl_wal_budget budget;    /* shared by every stream's WAL */
 	char wal_dir[4200];             /* <data-dir>/wal */

@@ -1,0 +1,1 @@
+/* athena_catalog.c - being written */

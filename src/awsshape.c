@@ -1,0 +1,1 @@
+/* awsshape.c - being written */

@@ -1,0 +1,1 @@
+/* crawl.c - being written */

@@ -1,0 +1,1 @@
+/* crawler.c - being written */

@@ -1,0 +1,1 @@
+/* glue_expr.c - being written */

@@ -1,0 +1,1 @@
+/* glue_partition.c - being written */

@@ -1,0 +1,1 @@
+/* shapes_athena.c - being written */

@@ -1,0 +1,1 @@
+/* shapes_glue.c - being written */

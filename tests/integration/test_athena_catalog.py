@@ -1,0 +1,2 @@
+import sys
+sys.exit("test_athena_catalog: not written yet")
