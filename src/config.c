@@ -252,8 +252,9 @@ static bool set_config_file(struct fl_config *cfg, const char *value,
 			  why, why_len);
 }
 
-static bool set_wal_budget(struct fl_config *cfg, const char *value,
-			   char *why, size_t why_len)
+/* BYTES with an optional K, M, G, KiB, MiB or GiB suffix, at least min. */
+static bool set_size(uint64_t *dst, const char *value, uint64_t min, const char *min_text,
+		     char *why, size_t why_len)
 {
 	static const struct { const char *suffix; unsigned shift; } units[] = {
 		{ "", 0 },
@@ -277,10 +278,25 @@ static bool set_wal_budget(struct fl_config *cfg, const char *value,
 	if (!parse_u64(value, digits, UINT64_MAX >> units[i].shift, &n))
 		return why_set(why, why_len, "too large");
 	n <<= units[i].shift;
-	if (n < CFG_WAL_BUDGET_MIN)
-		return why_set(why, why_len, "must be at least 1MiB");
-	cfg->wal_budget_bytes = n;
+	if (n < min) {
+		snprintf(why, why_len, "must be at least %s", min_text);
+		return false;
+	}
+	*dst = n;
 	return true;
+}
+
+static bool set_wal_budget(struct fl_config *cfg, const char *value,
+			   char *why, size_t why_len)
+{
+	return set_size(&cfg->wal_budget_bytes, value, CFG_WAL_BUDGET_MIN, "1MiB", why,
+			why_len);
+}
+
+static bool set_stage_budget(struct fl_config *cfg, const char *value,
+			     char *why, size_t why_len)
+{
+	return set_size(&cfg->stage_budget_bytes, value, 1u << 20, "1MiB", why, why_len);
 }
 
 static bool set_int_range(int *dst, const char *value, int lo, int hi,
@@ -308,6 +324,12 @@ static bool set_delivery_threads(struct fl_config *cfg, const char *value,
 {
 	return set_int_range(&cfg->delivery_threads, value, 1, 64, why,
 			     why_len);
+}
+
+static bool set_query_threads(struct fl_config *cfg, const char *value,
+			      char *why, size_t why_len)
+{
+	return set_int_range(&cfg->query_threads, value, 1, 64, why, why_len);
 }
 
 static bool set_log_level(struct fl_config *cfg, const char *value,
@@ -357,6 +379,10 @@ static const struct cfg_option options[] = {
 	  "delivery worker threads, 1..64", set_delivery_threads },
 	{ "log-level", "LEVEL", "info",
 	  "debug, info, warn or error", set_log_level },
+	{ "query-threads", "N", "2",
+	  "Athena query worker threads, 1..64", set_query_threads },
+	{ "stage-budget", "SIZE", "8GiB",
+	  "PostgreSQL space the staged lake may use before it evicts", set_stage_budget },
 	{ "schema-inference", "on|off", "on",
 	  "merge the fields of delivered events into their table's columns",
 	  set_schema_inference },

@@ -26,6 +26,8 @@ struct fl_config {
 	int http_threads;           /* --http-threads N, default 8 */
 	int delivery_threads;       /* --delivery-threads N, default 2 */
 	char log_level[16];         /* --log-level debug|info|warn|error */
+	int query_threads;          /* --query-threads N, default 2 */
+	uint64_t stage_budget_bytes; /* --stage-budget BYTES[K|M|G], default 8G */
 	bool schema_inference;      /* --schema-inference on|off, default on */
 };
 

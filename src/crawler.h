@@ -57,11 +57,19 @@ fl_handler_fn fl_crawler_handler(const char *op);
  * DatabaseName, TablePrefix ...).  stop is polled between files.  The
  * outcome counters go to *summary (caller owns; NULL is fine):
  * {"TablesCreated", "TablesUpdated", "PartitionsCreated", "FilesRead",
- *  "FilesSkipped", "RecordsRead", "BytesRead"}. */
+ *  "FilesSkipped", "RecordsRead", "RecordsSkipped" (malformed lines or
+ *  rows), "BytesRead"}. */
 #include <jansson.h>
 #include <stdatomic.h>
 enum fl_result fl_crawl_run(struct fl_server *srv, const char *crawler, const json_t *spec,
 			    const _Atomic int *stop, json_t **summary,
 			    struct fl_error *err) FL_MUST_USE;
+
+/* Splits an S3 target path "s3://bucket[/prefix]" into its bucket and
+ * its prefix (with one trailing '/', or "" for the whole bucket).
+ * FL_INVALID with a message naming the path otherwise (crawler.c: the
+ * API checks targets with it, and crawl.c reads them). */
+enum fl_result fl_crawl_s3_path(const char *path, char bucket[64], char *prefix,
+				size_t prefix_len, struct fl_error *err) FL_MUST_USE;
 
 #endif

@@ -16,6 +16,12 @@
  * same objects: no duplicates.  Objects are recorded in the catalog
  * (idempotent on bucket+key), then the segment is removed.
  *
+ * The catalog learns from each delivery in the same transaction as the
+ * object rows: the stream's Glue table exists (catalog.c), each data
+ * object's partition is registered, and the fields of the segment's events
+ * (one shape-hashing scan per event, schema.h) are merged into the table's
+ * columns.  Off with --schema-inference off.
+ *
  * A failure (storage or catalog down) is RETRY: the segment goes back in
  * the queue with exponential backoff and jitter; nothing is dropped.
  */
@@ -33,11 +39,13 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "db.h"
 #include "enrich.h"
 #include "log.h"
 #include "metrics.h"
 #include "prefix.h"
+#include "schema.h"
 #include "server.h"
 #include "storage.h"
 #include "stream.h"
@@ -147,6 +155,7 @@ struct segment_read {
 	enum fl_result failure;
 	struct fl_error err;
 	uint64_t bad_records;
+	struct fl_infer *inf;       /* fields of the data records; NULL: off */
 };
 
 /* Compresses part->pending as one gzip member appended to part->out. */
@@ -267,6 +276,8 @@ static int on_record(void *arg, const void *payload, size_t len)
 	if (rec.max_ms > p->max_ms)
 		p->max_ms = rec.max_ms;
 	enum fl_result r = fl_buf_add(&p->pending, rec.data, rec.data_len);
+	if (r == FL_OK && sr->inf && rec.kind == FL_WALREC_DATA)
+		r = fl_infer_lines(sr->inf, rec.data, rec.data_len);
 	if (r == FL_OK) {
 		sr->pending_total += rec.data_len;
 		if (p->pending.len >= CHUNK_BYTES)
@@ -292,6 +303,7 @@ static void segment_read_free(struct segment_read *sr)
 	}
 	free(sr->parts);
 	free(sr->index);
+	fl_infer_free(sr->inf);
 	if (sr->z_ready)
 		deflateEnd(&sr->z);
 }
@@ -320,41 +332,73 @@ static void object_uuid(const struct fl_wal_segment *seg, const struct part *p, 
 	out[8] = (uint8_t)((out[8] & 0x3f) | 0x80);
 }
 
-/* Records one stored object (idempotent on bucket and key). */
-static enum fl_result record_object(PGconn *conn, const char *stream, const struct part *p,
+/* Records one stored object (idempotent on bucket and key), and for a
+ * data object the partition of its table that it belongs to. */
+static enum fl_result record_object(PGconn *conn, const char *stream,
+				    const struct fl_stream_conf *conf,
+				    const struct fl_catalog_table *t, const struct part *p,
 				    struct fl_error *err)
 {
 	const char *slash = memchr(p->dest, '/', p->dest_len);
-	char bucket[256], bytes[32], records[32], minb[32], maxb[32];
+	char bucket[256];
 	snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - p->dest), p->dest);
-	snprintf(bytes, sizeof bytes, "%zu", p->out.len);
-	snprintf(records, sizeof records, "%llu", (unsigned long long)p->records);
-	fl_iso8601(p->min_ms, 1, minb);
-	fl_iso8601(p->max_ms, 1, maxb);
-	const char *params[] = { bucket, p->key, stream, p->kind == FL_WALREC_DATA ? "data" : "error",
-				 slash + 1, bytes, records, minb, maxb };
-	return fl_db_exec(conn,
-			  "INSERT INTO fl_objects (bucket, key, stream, kind, partition_path, bytes,"
-			  " records, min_created_at, max_created_at)"
-			  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-			  " ON CONFLICT (bucket, key) DO UPDATE SET bytes = EXCLUDED.bytes,"
-			  " records = EXCLUDED.records, min_created_at = EXCLUDED.min_created_at,"
-			  " max_created_at = EXCLUDED.max_created_at, delivered_at = now()",
-			  9, params, NULL, err);
+	struct fl_catalog_object o = {
+		.bucket = bucket, .key = p->key, .stream = stream,
+		.kind = p->kind == FL_WALREC_DATA ? "data" : "error",
+		.partition_path = slash + 1, .bytes = p->out.len, .records = p->records,
+		.min_ms = p->min_ms, .max_ms = p->max_ms,
+	};
+	char vals[FL_CATALOG_MAX_KEYS][256];
+	const char *valp[FL_CATALOG_MAX_KEYS];
+	char location[2048];
+	size_t n = 0;
+	enum fl_result r;
+	if (p->kind == FL_WALREC_DATA) {
+		const char *expr = json_string_value(json_object_get(conf->destination, "Prefix"));
+		struct fl_error perr;
+		r = fl_catalog_partition_of(expr ? expr : "", bucket, slash + 1, vals,
+					    FL_CATALOG_MAX_KEYS, &n, location, sizeof location,
+					    &perr);
+		if (r == FL_OK) {
+			for (size_t i = 0; i < n; i++)
+				valp[i] = vals[i];
+			o.db = t->db;
+			o.tbl = t->name;
+			o.vals = valp;
+			o.nvals = n;
+			if (n && (r = fl_catalog_add_partition(conn, t->db, t->name, valp, n,
+							       location, err)) != FL_OK)
+				return r;
+		} else {
+			/* Written under an earlier prefix, or a key value with '/':
+			 * the object is kept, outside any partition. */
+			fl_warn("stream %s: object %s fits no partition of %s.%s: %s", stream,
+				p->key, t->db, t->name, perr.msg);
+		}
+	}
+	return fl_catalog_add_object(conn, &o, err);
 }
 
-/* Records every object of a segment in one transaction: one commit (one
+/* Records every object of a segment, its partitions and what its events
+ * taught about the table's columns, in one transaction: one commit (one
  * sync of PostgreSQL's WAL) per segment, not per object. */
 static enum fl_result record_objects(struct fl_server *srv, const char *stream,
+				     const struct fl_stream_conf *conf,
 				     const struct segment_read *sr, struct fl_error *err)
 {
-	PGconn *conn = NULL;
-	enum fl_result r = fl_db_acquire(srv->db, &conn, err);
+	struct fl_catalog_table t;
+	enum fl_result r = fl_catalog_stream_table(stream, conf, &t, err);
 	if (r != FL_OK)
 		return r;
-	r = fl_db_exec(conn, "BEGIN", 0, NULL, NULL, err);
+	PGconn *conn = NULL;
+	if ((r = fl_db_acquire(srv->db, &conn, err)) != FL_OK)
+		return r;
+	if ((r = fl_db_exec(conn, "BEGIN", 0, NULL, NULL, err)) == FL_OK)
+		r = fl_catalog_ensure_table(conn, &t, err);
 	for (size_t i = 0; r == FL_OK && i < sr->nparts; i++)
-		r = record_object(conn, stream, &sr->parts[i], err);
+		r = record_object(conn, stream, conf, &t, &sr->parts[i], err);
+	if (r == FL_OK && sr->inf && fl_schema_count(fl_infer_schema(sr->inf)))
+		r = fl_catalog_merge_schema(conn, t.db, t.name, fl_infer_schema(sr->inf), err);
 	if (r == FL_OK)
 		r = fl_db_exec(conn, "COMMIT", 0, NULL, NULL, err);
 	else if (PQstatus(conn) == CONNECTION_OK)
@@ -406,7 +450,7 @@ static enum fl_result store_parts(struct fl_delivery *d, struct job *j,
 	}
 	fl_buf_free(&key);
 	if (r == FL_OK && (r = fl_storage_sync(srv->storage, err)) == FL_OK)
-		r = record_objects(srv, j->stream->name, sr, err);
+		r = record_objects(srv, j->stream->name, conf, sr, err);
 	if (r == FL_OK)
 		for (size_t i = 0; i < sr->nparts; i++) {
 			atomic_fetch_add(&j->stream->metrics->objects_delivered, 1);
@@ -420,6 +464,10 @@ static enum fl_result deliver(struct fl_delivery *d, struct job *j, struct fl_er
 	struct fl_server *srv = d->srv;
 	struct fl_stream_conf *conf = fl_stream_conf_get(j->stream);
 	struct segment_read sr = { .gzip = conf->gzip };
+	if (srv->cfg.schema_inference && !(sr.inf = fl_infer_new())) {
+		fl_stream_conf_unref(conf);
+		return fl_error_set(err, FL_INTERNAL, "out of memory");
+	}
 	uint64_t valid_end = 0;
 	struct fl_wal_segment hdr;
 	enum fl_result r = fl_wal_read(j->seg.path, on_record, &sr, &hdr, &valid_end, err);

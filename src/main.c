@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crawler.h"
 #include "db.h"
 #include "delivery.h"
 #include "http.h"
@@ -162,6 +163,10 @@ static int serve(int argc, char **argv)
 		fl_error("delivery: %s", err.msg);
 		goto out;
 	}
+	if (fl_crawlers_new(srv, &srv->crawlers, &err) != FL_OK) {
+		fl_error("crawlers: %s", err.msg);
+		goto out;
+	}
 	if (fl_http_start(srv, cfg->listen_host, cfg->listen_port, cfg->http_threads, &http,
 			  &err) != FL_OK) {
 		fl_error("http: %s", err.msg);
@@ -176,6 +181,7 @@ static int serve(int argc, char **argv)
 	status = 0;
 out:
 	fl_http_stop(http);
+	fl_crawlers_free(srv->crawlers);
 	fl_delivery_stop(srv->delivery, FLUSH_DEADLINE_MS);
 	fl_streams_free(srv->streams);
 	fl_storage_free(srv->storage);

@@ -19,6 +19,8 @@ struct fl_storage;
 struct fl_streams;
 struct fl_delivery;
 struct fl_crawlers;
+struct fl_stage;
+struct fl_query_engine;
 
 struct fl_server {
 	struct fl_config cfg;           /* immutable */
@@ -27,6 +29,8 @@ struct fl_server {
 	struct fl_streams *streams;     /* live delivery streams */
 	struct fl_delivery *delivery;   /* batcher + delivery workers */
 	struct fl_crawlers *crawlers;   /* crawls running in this process */
+	struct fl_stage *stage;         /* the staged lake (query engine) */
+	struct fl_query_engine *query;  /* Athena query workers */
 	struct fl_metrics metrics;
 	struct fl_wal_budget budget;    /* shared by every stream's WAL */
 	char wal_dir[4200];             /* <data-dir>/wal */

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -225,6 +226,8 @@ static enum fl_result query(struct fl_streams *reg, const char *sql, int n,
 	return r;
 }
 
+/* The stream's row and its Glue table, in one transaction: a stream
+ * never exists without its table. */
 static enum fl_result insert_row(struct fl_streams *reg, const char *name,
 				 const struct fl_stream_conf *conf, bool plain_s3,
 				 const json_t *tags, struct fl_error *err)
@@ -232,21 +235,34 @@ static enum fl_result insert_row(struct fl_streams *reg, const char *name,
 	char arn[256], version[16];
 	fl_stream_arn(reg->srv->region, name, arn, sizeof arn);
 	snprintf(version, sizeof version, "%d", conf->version);
+	struct fl_catalog_table table;
+	enum fl_result r = fl_catalog_stream_table(name, conf, &table, err);
+	if (r != FL_OK)
+		return r;
 	char *dest = json_dumps(conf->destination, JSON_COMPACT);
 	char *tagtext = json_dumps(tags, JSON_COMPACT);
-	enum fl_result r = FL_INTERNAL;
-	if (dest && tagtext) {
-		const char *params[] = { name, arn, version, dest, plain_s3 ? "t" : "f", tagtext };
-		r = query(reg,
-			  "INSERT INTO fl_delivery_streams (name, arn, version_id, destination,"
-			  " plain_s3, tags) VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb)",
-			  6, params, NULL, err);
-		if (r == FL_EXISTS)
-			fl_error_set(err, FL_EXISTS, "Firehose %s under accountId %s already exists",
-				     name, FL_ACCOUNT_ID);
-	} else {
-		fl_error_set(err, r, "out of memory");
+	PGconn *conn = NULL;
+	if (!dest || !tagtext) {
+		r = fl_error_set(err, FL_INTERNAL, "out of memory");
+		goto out;
 	}
+	if ((r = fl_db_acquire(reg->srv->db, &conn, err)) != FL_OK)
+		goto out;
+	const char *params[] = { name, arn, version, dest, plain_s3 ? "t" : "f", tagtext };
+	if ((r = fl_db_exec(conn, "BEGIN", 0, NULL, NULL, err)) == FL_OK &&
+	    (r = fl_db_exec(conn,
+			    "INSERT INTO fl_delivery_streams (name, arn, version_id, destination,"
+			    " plain_s3, tags) VALUES ($1, $2, $3, $4::jsonb, $5, $6::jsonb)",
+			    6, params, NULL, err)) == FL_OK &&
+	    (r = fl_catalog_ensure_table(conn, &table, err)) == FL_OK)
+		r = fl_db_exec(conn, "COMMIT", 0, NULL, NULL, err);
+	if (r != FL_OK && PQstatus(conn) == CONNECTION_OK)
+		PQclear(PQexec(conn, "ROLLBACK"));
+	fl_db_release(reg->srv->db, conn);
+	if (r == FL_EXISTS)
+		fl_error_set(err, FL_EXISTS, "Firehose %s under accountId %s already exists",
+			     name, FL_ACCOUNT_ID);
+out:
 	free(dest);
 	free(tagtext);
 	return r;

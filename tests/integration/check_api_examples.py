@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""Checks api/ examples against botocore's Firehose model.
+"""Checks api/ examples against botocore's Firehose, Glue and Athena models.
 
-For every operation firelake serves, api/firehose/<Op>.request.json must
+For every operation firelake serves, api/<service>/<Op>.request.json must
 pass botocore's own ParamValidator for the operation's input shape, and
 both it and <Op>.response.json must pass a structural check against the
 input / output shape: JSON types, required members, no unknown members,
 enums, length and range limits, patterns, base64 blobs, epoch-second
 timestamps.  api/errors/*.json must be the AWS JSON error shape
-{"__type", "message"}.  When openapi.yaml is present (and PyYAML is
-importable), the examples it embeds must equal these files.
+{"__type", "message"} (Glue and Athena write "Message") of an error that
+a served service's model declares.  When openapi.yaml is present (and
+PyYAML is importable), the examples it embeds must equal these files; a
+service that the spec does not document at all is skipped there.
+Firehose's and Glue's operations are listed below; Athena's are those
+whose examples api/athena/ holds (each must be an operation of the model
+and have both files).
 
 Usage: check_api_examples.py [--root DIR]   (default: the repository root)
 Exits 1 on any mismatch, listing each one.
@@ -25,7 +30,7 @@ import sys
 import botocore.session
 from botocore.validate import ParamValidator
 
-OPERATIONS = [
+FIREHOSE_OPERATIONS = [
     "CreateDeliveryStream",
     "DescribeDeliveryStream",
     "ListDeliveryStreams",
@@ -37,7 +42,45 @@ OPERATIONS = [
     "UntagDeliveryStream",
     "ListTagsForDeliveryStream",
 ]
-TARGET_PREFIX = "Firehose_20150804."
+GLUE_OPERATIONS = [
+    "CreateDatabase",
+    "GetDatabase",
+    "GetDatabases",
+    "UpdateDatabase",
+    "DeleteDatabase",
+    "CreateTable",
+    "GetTable",
+    "GetTables",
+    "UpdateTable",
+    "DeleteTable",
+    "BatchDeleteTable",
+    "CreatePartition",
+    "GetPartition",
+    "GetPartitions",
+    "BatchCreatePartition",
+    "BatchDeletePartition",
+    "BatchGetPartition",
+    "UpdatePartition",
+    "DeletePartition",
+    # crawler.c
+    "CreateCrawler",
+    "GetCrawler",
+    "GetCrawlers",
+    "ListCrawlers",
+    "UpdateCrawler",
+    "DeleteCrawler",
+    "StartCrawler",
+    "StopCrawler",
+    "GetCrawlerMetrics",
+]
+# botocore service name, api/ folder, X-Amz-Target prefix, operations
+# (None: the operations whose examples the folder holds, each of which
+# must be an operation of the model, with both files).
+SERVICES = [
+    ("firehose", "firehose", "Firehose_20150804.", FIREHOSE_OPERATIONS),
+    ("glue", "glue", "AWSGlue.", GLUE_OPERATIONS),
+    ("athena", "athena", "AmazonAthena.", None),
+]
 JSON_CONTENT = "application/x-amz-json-1.1"
 
 # Errors that every AWS JSON 1.1 service answers although its model does
@@ -59,10 +102,14 @@ REQUIRED_ERRORS = {
 
 
 def python_pattern(pattern):
-    """AWS patterns are Java regexes; Python's re lacks \\p{..} classes."""
-    return (pattern.replace(r"\p{L}", r"\w")
+    """AWS patterns are Java regexes; Python's re lacks \\p{..} classes and
+    reads a surrogate pair (\\uD800\\uDC00-\\uDBFF\\uDFFF, Glue's
+    single-line string) as two code units, where Java reads code points."""
+    return (pattern.replace(r"\uD800\uDC00-\uDBFF\uDFFF", r"\U00010000-\U0010FFFF")
+            .replace(r"\p{L}", r"\w")
             .replace(r"\p{N}", r"\d")
-            .replace(r"\p{Z}", r"\s"))
+            .replace(r"\p{Z}", r"\s")
+            .replace(r"\p{P}", r"!-/:-@\[-`{-~"))
 
 
 class Checker:
@@ -154,12 +201,31 @@ def load_json(path, checker):
         return None
 
 
-def check_operations(root, model, checker):
-    folder = os.path.join(root, "api", "firehose")
+def folder_operations(folder, model, checker):
+    """The operations of the examples in folder (for a service whose
+    list is not fixed here)."""
+    ops = set()
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    for name in names:
+        op, _, kind = name.rpartition(".json")[0].rpartition(".")
+        if kind not in ("request", "response") or \
+                op not in model.operation_names:
+            checker.fail(os.path.join(folder, name),
+                         "not an example of an operation of the model")
+            continue
+        ops.add(op)
+    return sorted(ops)
+
+
+def check_operations(root, service, model, checker):
+    _, folder_name, _, operations = service
+    folder = os.path.join(root, "api", folder_name)
+    if operations is None:
+        operations = folder_operations(folder, model, checker)
     validator = ParamValidator()
     expected = set()
     examples = {}
-    for op in OPERATIONS:
+    for op in operations:
         om = model.operation_model(op)
         for kind, shape in (("request", om.input_shape),
                             ("response", om.output_shape)):
@@ -173,12 +239,17 @@ def check_operations(root, model, checker):
             if value is None:
                 continue
             examples[(op, kind)] = value
-            checker.check(value, shape, f"{name} ({shape.name})")
+            where = f"{folder_name}/{name} ({shape.name})" if shape else name
+            if shape is None:
+                if value != {}:
+                    checker.fail(name, "the operation has no members: expected {}")
+                continue
+            checker.check(value, shape, where)
             if kind == "request":
                 report = validator.validate(value, shape)
                 if report.has_errors():
                     checker.fail(name, "botocore: " + report.generate_report())
-    if os.path.isdir(folder):
+    if os.path.isdir(folder) and service[3] is not None:
         for name in sorted(os.listdir(folder)):
             if name not in expected:
                 checker.fail(os.path.join(folder, name),
@@ -186,9 +257,9 @@ def check_operations(root, model, checker):
     return examples
 
 
-def check_errors(root, model, checker):
+def check_errors(root, models, checker):
     folder = os.path.join(root, "api", "errors")
-    modelled = {n for n in model.shape_names
+    modelled = {n for model in models for n in model.shape_names
                 if model.shape_for(n).metadata.get("exception")}
     seen = set()
     names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
@@ -201,8 +272,10 @@ def check_errors(root, model, checker):
         if value is None:
             continue
         stem = name[:-len(".json")]
-        if not isinstance(value, dict) or set(value) != {"__type", "message"}:
-            checker.fail(path, 'expected exactly {"__type", "message"}')
+        if not isinstance(value, dict) or set(value) not in (
+                {"__type", "message"}, {"__type", "Message"}):
+            checker.fail(path, 'expected exactly {"__type", "message"} '
+                               '(or "Message")')
             continue
         if not all(isinstance(v, str) and v for v in value.values()):
             checker.fail(path, "__type and message must be non-empty strings")
@@ -210,7 +283,7 @@ def check_errors(root, model, checker):
         if value["__type"] != stem:
             checker.fail(path, f"__type {value['__type']} is not {stem}")
         if stem not in modelled and stem not in PROTOCOL_ERRORS:
-            checker.fail(path, f"{stem} is neither in the model nor a "
+            checker.fail(path, f"{stem} is neither in a model nor a "
                                "protocol error")
         seen.add(stem)
     for missing in sorted(REQUIRED_ERRORS - seen):
@@ -218,6 +291,7 @@ def check_errors(root, model, checker):
 
 
 def check_openapi(root, examples, checker):
+    """examples: {(service, op, kind): value}."""
     path = os.path.join(root, "openapi.yaml")
     if not os.path.exists(path):
         return
@@ -229,24 +303,31 @@ def check_openapi(root, examples, checker):
     with open(path, encoding="utf-8") as f:
         spec = yaml.safe_load(f)
     paths = spec.get("paths", {})
-    for op in OPERATIONS:
-        key = f"/#X-Amz-Target={TARGET_PREFIX}{op}"
-        post = paths.get(key, {}).get("post")
-        if not post:
-            checker.fail(path, f"no POST {key}")
-            continue
-        got = {
-            "request": post.get("requestBody", {}).get("content", {})
-                           .get(JSON_CONTENT, {}).get("example"),
-            "response": post.get("responses", {}).get("200", {})
-                            .get("content", {}).get(JSON_CONTENT, {})
-                            .get("example"),
-        }
-        for kind, value in got.items():
-            want = examples.get((op, kind))
-            if want is not None and value != want:
-                checker.fail(path, f"{op} {kind} example differs from "
-                                   f"api/firehose/{op}.{kind}.json")
+    for service in SERVICES:
+        _, folder_name, prefix, operations = service
+        marker = f"/#X-Amz-Target={prefix}"
+        if not any(k.startswith(marker) for k in paths):
+            continue  # the spec does not document this service
+        if operations is None:
+            operations = sorted({op for (svc, op, _) in examples if svc == folder_name})
+        for op in operations:
+            key = marker + op
+            post = paths.get(key, {}).get("post")
+            if not post:
+                checker.fail(path, f"no POST {key}")
+                continue
+            got = {
+                "request": post.get("requestBody", {}).get("content", {})
+                               .get(JSON_CONTENT, {}).get("example"),
+                "response": post.get("responses", {}).get("200", {})
+                                .get("content", {}).get(JSON_CONTENT, {})
+                                .get("example"),
+            }
+            for kind, value in got.items():
+                want = examples.get((folder_name, op, kind))
+                if want is not None and value != want:
+                    checker.fail(path, f"{op} {kind} example differs from "
+                                       f"api/{folder_name}/{op}.{kind}.json")
 
 
 def main():
@@ -258,10 +339,16 @@ def main():
                     help="repository root (default: %(default)s)")
     args = ap.parse_args()
 
-    model = botocore.session.get_session().get_service_model("firehose")
+    session = botocore.session.get_session()
     checker = Checker()
-    examples = check_operations(args.root, model, checker)
-    check_errors(args.root, model, checker)
+    examples, models = {}, []
+    for service in SERVICES:
+        model = session.get_service_model(service[0])
+        models.append(model)
+        for (op, kind), value in check_operations(args.root, service, model,
+                                                  checker).items():
+            examples[(service[1], op, kind)] = value
+    check_errors(args.root, models, checker)
     check_openapi(args.root, examples, checker)
 
     for p in checker.problems:

@@ -1,0 +1,1831 @@
+/*
+ * sqlrewrite.c - Athena (Trino) SQL to the PostgreSQL SQL that runs it.
+ *
+ * DESIGN
+ * The text is cut into tokens by Trino's lexical rules ('strings' with ''
+ * escapes, "identifiers" with "" escapes, -- and non-nesting block
+ * comments, numbers, a closed set of operators).  Comments and white space
+ * are not tokens, so nothing can hide in them, and whatever Trino's lexer
+ * does not know but PostgreSQL's does (::, $, E'', U&'', ?, backslashes)
+ * is refused before PostgreSQL could give it a meaning.
+ *
+ * Two walks over the tokens follow.  The analysis finds the relations:
+ * WITH names with their scope, and every FROM/JOIN item.  A table name is
+ * resolved against the catalog (a name that is neither a Glue table nor a
+ * visible WITH name is refused) and each item becomes a "source" visible
+ * over its query block.  The emission then writes PostgreSQL text token
+ * by token: table names as "db"."tbl", other names quoted in lower case,
+ * keywords and function names as written, struct dereferences (resolved
+ * through the sources to a jsonb column and its Glue type) as ->/->>
+ * chains cast to the field's type, CAST and TRY_CAST with mapped types,
+ * strings holding a backslash as E'' (so that their meaning does not hang
+ * on standard_conforming_strings).  A query is rewritten whole or refused.
+ *
+ * Security rests on allow-lists where it can: the statement starts with
+ * SELECT, WITH or VALUES; every WITH body is a query; every FROM item is a
+ * catalog table, a WITH name, a subquery or UNNEST; cast targets are a
+ * fixed list of types.  Deny-lists cover the rest: names beginning with
+ * pg_ or fl_, information_schema and system columns (NAME_DENY*, unless
+ * the name is a column of a lake table), and the functions of FUNC_DENY*
+ * (files, settings, large objects, other databases, SQL given as text).
+ */
+#include "sqlrewrite.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define RW_MAX_DEPTH 100         /* nesting of ( and [ */
+#define RW_MAX_SOURCES 1024      /* FROM items, WITH references included */
+#define RW_MAX_CTES 256
+#define RW_MAX_STEPS 32          /* parts of a dotted name, struct path */
+#define RW_MAX_TYPE_DEPTH 64     /* nesting of a Glue type string */
+#define RW_OUT_MAX (8 * (size_t)FL_SQL_MAX_LEN)
+
+/* Words written as they are: the SELECT grammar's keywords.  Any other
+ * word that is not a function name is a column or relation name and goes
+ * out quoted in lower case. */
+static const char KEYWORDS[] =
+	" all and any array as asc between both by case cross cube current"
+	" current_date current_time current_timestamp current_user desc distinct"
+	" else end escape except exists false fetch filter following for from"
+	" full group grouping groups having in inner intersect is join lateral"
+	" leading left like limit localtime localtimestamp natural not null nulls"
+	" offset on only or order ordinality outer over partition preceding range"
+	" recursive right rollup row rows select sets some tablesample then ties"
+	" trailing true union unbounded unknown unnest using values when where"
+	" window with within ";
+
+/* Trino reserved words that have no place in a query. */
+static const char REFUSED[] =
+	" alter create deallocate delete describe drop execute insert into"
+	" prepare returning table uescape ";
+
+/* Functions a query may not call: server files, settings, large objects,
+ * other databases, SQL given as text, catalog probing, sequences. */
+static const char FUNC_DENY_PREFIX[] =
+	" pg_ lo_ dblink query_to_ table_to_ cursor_to_ schema_to_ database_to_"
+	" to_reg binary_upgrade brin_ gin_ plpgsql has_ ";
+static const char FUNC_DENY[] =
+	" set_config current_setting loread lowrite ts_stat ts_rewrite nextval"
+	" setval currval lastval col_description obj_description shobj_description"
+	" format_type current_schemas inet_server_addr inet_server_port"
+	" inet_client_addr inet_client_port currtid2 operator regclass regcollation"
+	" regconfig regdictionary regnamespace regoper regoperator regproc"
+	" regprocedure regrole regtype ";
+
+/* Names a query may not use unless they are columns of a lake table. */
+static const char NAME_DENY_PREFIX[] = " pg_ fl_ ";
+static const char NAME_DENY[] = " information_schema ctid xmin xmax cmin cmax tableoid ";
+
+static const char UNITS[] = " year month day hour minute second ";
+static const char SETOPS[] = " union intersect except ";
+
+enum tk { TK_END, TK_IDENT, TK_QIDENT, TK_STRING, TK_NUMBER, TK_BINARY, TK_OP };
+enum role { R_NONE, R_TABLE, R_SKIP, R_ALIAS };
+
+struct tok {
+	enum tk kind;
+	enum role role;      /* set by the analysis */
+	const char *text;    /* in the query text */
+	unsigned len, line, col;
+	bool space;          /* white space or a comment came before it */
+	const char *name;    /* identifiers: unescaped, lower case; X'': hex */
+	int match;           /* ( [ ) ]: index of the other one */
+	int src;             /* R_TABLE: its source */
+	int gen;             /* ) of an unnamed subquery: its made-up alias */
+};
+
+enum src_kind { S_TABLE, S_DERIVED };
+
+/* A FROM item, visible over tokens [scope_s, scope_e). */
+struct source {
+	enum src_kind kind;
+	const char *name;    /* what qualifies its columns: alias or table */
+	bool aliased;
+	const char *db, *tbl;                 /* S_TABLE */
+	const struct fl_sql_column *cols;     /* S_TABLE */
+	size_t ncols;
+	int at, scope_s, scope_e;
+	int inner_s, inner_e;  /* S_DERIVED: the tokens of its query */
+};
+
+struct cte {
+	const char *name;
+	int body_s, body_e, scope_s, scope_e;
+};
+
+struct rw {
+	struct tok *t;
+	int n, cap;          /* t[n] is a TK_END sentinel */
+	char *arena;         /* identifier names */
+	size_t arena_len;
+	struct source *src;
+	int nsrc;
+	struct cte ctes[RW_MAX_CTES];
+	int ncte, ngen;
+	const struct fl_sql_catalog *cat;
+	const char *default_db;
+	struct fl_sql_rewrite *out;
+	struct fl_buf *b;
+	enum fl_result berr; /* first failure of an append */
+	struct fl_error *err;
+};
+
+/* ---- words ---- */
+
+static bool word_in(const char *list, const char *w)
+{
+	size_t n = strlen(w);
+	if (n == 0 || strchr(w, ' '))
+		return false;
+	for (const char *p = strstr(list, w); p; p = strstr(p + 1, w))
+		if (p[-1] == ' ' && p[n] == ' ')
+			return true;
+	return false;
+}
+
+static bool prefix_in(const char *list, const char *w)
+{
+	for (const char *p = list + 1; *p; ) {
+		const char *e = strchr(p, ' ');
+		if (!e)
+			break;
+		if (e > p && strncmp(w, p, (size_t)(e - p)) == 0)
+			return true;
+		p = e + 1;
+	}
+	return false;
+}
+
+static bool is_op(const struct tok *k, const char *op)
+{
+	size_t n = strlen(op);
+	return k->kind == TK_OP && k->len == n && memcmp(k->text, op, n) == 0;
+}
+
+static bool is_word(const struct tok *k, const char *w)
+{
+	return k->kind == TK_IDENT && strcmp(k->name, w) == 0;
+}
+
+static bool word_of(const struct tok *k, const char *list)
+{
+	return k->kind == TK_IDENT && word_in(list, k->name);
+}
+
+static bool is_ident(const struct tok *k)
+{
+	return k->kind == TK_IDENT || k->kind == TK_QIDENT;
+}
+
+static bool is_kw(const struct tok *k)
+{
+	return word_of(k, KEYWORDS) || word_of(k, REFUSED);
+}
+
+/* An identifier that can name something (not a keyword). */
+static bool is_name(const struct tok *k)
+{
+	return k->kind == TK_QIDENT || (k->kind == TK_IDENT && !is_kw(k));
+}
+
+static bool query_word(const struct tok *k)
+{
+	return word_of(k, " select with values ");
+}
+
+static void upper(const char *s, char *out, size_t n)
+{
+	size_t i = 0;
+	for (; s[i] && i + 1 < n; i++)
+		out[i] = (char)toupper((unsigned char)s[i]);
+	out[i] = '\0';
+}
+
+/* ---- errors ---- */
+
+static enum fl_result fail_at(struct rw *w, const struct tok *k, enum fl_result code,
+			      const char *fmt, ...) FL_PRINTF(4, 5);
+static enum fl_result fail_at(struct rw *w, const struct tok *k, enum fl_result code,
+			      const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return fl_error_set(w->err, code, "%s at line %u, column %u", msg, k->line, k->col);
+}
+
+static enum fl_result refused(struct rw *w, const struct tok *k)
+{
+	char up[32];
+	if (is_word(k, "into"))
+		return fail_at(w, k, FL_INVALID, "SELECT ... INTO is not allowed");
+	upper(k->name, up, sizeof up);
+	return fail_at(w, k, FL_INVALID, "%s is not allowed: only SELECT, WITH ... SELECT and "
+		       "VALUES queries are run", up);
+}
+
+static enum fl_result check_name_of(struct rw *w, const struct tok *k, const char *name)
+{
+	if (prefix_in(NAME_DENY_PREFIX, name) || word_in(NAME_DENY, name))
+		return fail_at(w, k, FL_INVALID, "Name '%s' is not allowed: system schemas, tables, "
+			       "columns and functions (pg_*, fl_*, information_schema) cannot be "
+			       "named in a query", name);
+	return FL_OK;
+}
+
+static enum fl_result check_name(struct rw *w, const struct tok *k)
+{
+	return is_ident(k) ? check_name_of(w, k, k->name) : FL_OK;
+}
+
+/* A name that may not be called: check_name's, and FUNC_DENY*. */
+static enum fl_result check_func(struct rw *w, const struct tok *k)
+{
+	enum fl_result r = check_name(w, k);
+	if (r == FL_OK && (prefix_in(FUNC_DENY_PREFIX, k->name) || word_in(FUNC_DENY, k->name)))
+		r = fail_at(w, k, FL_INVALID, "Function %s is not allowed", k->name);
+	return r;
+}
+
+/* ---- the lexer ---- */
+
+static enum fl_result add_tok(struct rw *w, const struct tok *k)
+{
+	if (w->n == w->cap) {
+		int cap = w->cap ? w->cap * 2 : 256;
+		struct tok *t = realloc(w->t, (size_t)cap * sizeof *t);
+		if (!t)
+			return fl_error_set(w->err, FL_INTERNAL, "Out of memory");
+		w->t = t;
+		w->cap = cap;
+	}
+	w->t[w->n++] = *k;
+	return FL_OK;
+}
+
+/* The end of a quoted token starting at s[i] (doubled quotes escape), or 0. */
+static size_t quoted_end(const char *s, size_t i, char q)
+{
+	for (size_t j = i + 1; s[j]; j++)
+		if (s[j] == q) {
+			if (s[j + 1] != q)
+				return j + 1;
+			j++;
+		}
+	return 0;
+}
+
+/* Copies n bytes of p into the arena, lower case, dropping doubled q. */
+static const char *arena_name(struct rw *w, const char *p, size_t n, char q)
+{
+	char *d = w->arena + w->arena_len, *o = d;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = (char)tolower((unsigned char)p[i]);
+		if (q && p[i] == q)
+			i++;
+	}
+	*o++ = '\0';
+	w->arena_len += (size_t)(o - d);
+	return d;
+}
+
+static enum fl_result lex_word(struct rw *w, struct tok *k, const char *s, size_t i, size_t *end)
+{
+	size_t j = i;
+	while (isalnum((unsigned char)s[j]) || s[j] == '_')
+		j++;
+	k->kind = TK_IDENT;
+	k->name = arena_name(w, s + i, j - i, 0);
+	if (s[j] == '$')
+		return fail_at(w, k, FL_INVALID, "Dollar-quoted strings and $ parameters are not allowed");
+	if (strcmp(k->name, "u") == 0 && s[j] == '&')
+		return fail_at(w, k, FL_INVALID, "Unicode escape literals (U&'...') are not allowed");
+	if (s[j] == '\'' && word_in(" e b n ", k->name))
+		return fail_at(w, k, FL_INVALID, "PostgreSQL %s'...' string literals are not allowed",
+			       k->name[0] == 'e' ? "E" : k->name[0] == 'b' ? "B" : "N");
+	if (s[j] == '\'' && strcmp(k->name, "x") == 0) {
+		size_t e = quoted_end(s, j, '\'');
+		if (!e)
+			return fail_at(w, k, FL_INVALID, "Unterminated binary literal");
+		char *d = w->arena + w->arena_len, *o = d;
+		for (size_t x = j + 1; x + 1 < e; x++) {
+			unsigned char c = (unsigned char)s[x];
+			if (isspace(c))
+				continue;
+			if (!isxdigit(c))
+				return fail_at(w, k, FL_INVALID, "Binary literal can only contain "
+					       "hexadecimal digits");
+			*o++ = (char)tolower(c);
+		}
+		if ((o - d) % 2)
+			return fail_at(w, k, FL_INVALID, "Binary literal must contain an even number "
+				       "of digits");
+		*o++ = '\0';
+		w->arena_len += (size_t)(o - d);
+		k->kind = TK_BINARY;
+		k->name = d;
+		j = e;
+	}
+	*end = j;
+	return FL_OK;
+}
+
+static enum fl_result lex_number(struct rw *w, struct tok *k, const char *s, size_t i, size_t *end)
+{
+	size_t j = i;
+	while (isdigit((unsigned char)s[j]))
+		j++;
+	if (s[j] == '.')
+		for (j++; isdigit((unsigned char)s[j]); j++)
+			;
+	if (s[j] == 'e' || s[j] == 'E') {
+		size_t e = j + 1;
+		if (s[e] == '+' || s[e] == '-')
+			e++;
+		if (isdigit((unsigned char)s[e]))
+			for (j = e; isdigit((unsigned char)s[j]); j++)
+				;
+	}
+	if (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '.')
+		return fail_at(w, k, FL_INVALID, "Invalid number (identifiers must not start with "
+			       "a digit; surround the identifier with double quotes)");
+	k->kind = TK_NUMBER;
+	*end = j;
+	return FL_OK;
+}
+
+static enum fl_result lex_op(struct rw *w, struct tok *k, const char *s, size_t i, size_t *end)
+{
+	static const char *const two[] = { "<>", "!=", "<=", ">=", "||", "=>", "->", "::" };
+	char c = s[i];
+	k->kind = TK_OP;
+	for (size_t x = 0; x < sizeof two / sizeof two[0]; x++)
+		if (c == two[x][0] && s[i + 1] == two[x][1]) {
+			if (x == 6)
+				return fail_at(w, k, FL_INVALID, "Lambda expressions (->) are not supported");
+			if (x == 7)
+				return fail_at(w, k, FL_INVALID, "PostgreSQL casts (::) are not allowed; "
+					       "use CAST(x AS type)");
+			*end = i + 2;
+			return FL_OK;
+		}
+	if (c && strchr("+-*/%=<>()[],.;", c)) {
+		*end = i + 1;
+		return FL_OK;
+	}
+	if (c == '$')
+		return fail_at(w, k, FL_INVALID, "Dollar-quoted strings and $ parameters are not allowed");
+	if (c == '?')
+		return fail_at(w, k, FL_INVALID, "Query parameters (?) are not supported");
+	if (c == '`')
+		return fail_at(w, k, FL_INVALID, "Backquoted identifiers are not supported; use "
+			       "double quotes to quote identifiers");
+	if (isprint((unsigned char)c))
+		return fail_at(w, k, FL_INVALID, "Unexpected character '%c'", c);
+	return fail_at(w, k, FL_INVALID, "Unexpected character 0x%02x", (unsigned char)c);
+}
+
+static enum fl_result lex(struct rw *w, const char *s)
+{
+	size_t i = 0, bol = 0;
+	unsigned line = 1;
+	bool space = false;
+	enum fl_result r = FL_OK;
+	for (;;) {
+		unsigned char c = (unsigned char)s[i];
+		struct tok k = { .text = s + i, .line = line, .col = (unsigned)(i - bol + 1),
+				 .space = space, .match = -1, .src = -1 };
+		size_t j = i + 1;
+		bool token = true;
+		if (c == '\0') {
+			k.kind = TK_END;
+			return add_tok(w, &k);
+		} else if (strchr(" \t\n\r\f\v", c)) {
+			token = false;
+		} else if (c == '-' && s[i + 1] == '-') {
+			for (j = i + 2; s[j] && s[j] != '\n'; j++)
+				;
+			token = false;
+		} else if (c == '/' && s[i + 1] == '*') {
+			const char *e = strstr(s + i + 2, "*/");
+			if (!e)
+				return fail_at(w, &k, FL_INVALID, "Unterminated comment");
+			j = (size_t)(e - s) + 2;
+			token = false;
+		} else if (c == '\'') {
+			if (!(j = quoted_end(s, i, '\'')))
+				return fail_at(w, &k, FL_INVALID, "Unterminated string literal");
+			k.kind = TK_STRING;
+		} else if (c == '"') {
+			if (!(j = quoted_end(s, i, '"')))
+				return fail_at(w, &k, FL_INVALID, "Unterminated quoted identifier");
+			if (j == i + 2)
+				return fail_at(w, &k, FL_INVALID, "Zero-length delimited identifier not allowed");
+			k.kind = TK_QIDENT;
+			k.name = arena_name(w, s + i + 1, j - i - 2, '"');
+		} else if (isalpha(c) || c == '_') {
+			r = lex_word(w, &k, s, i, &j);
+		} else if (isdigit(c) || (c == '.' && isdigit((unsigned char)s[i + 1]))) {
+			r = lex_number(w, &k, s, i, &j);
+		} else {
+			r = lex_op(w, &k, s, i, &j);
+		}
+		if (r != FL_OK)
+			return r;
+		for (size_t x = i; x < j; x++)
+			if (s[x] == '\n') {
+				line++;
+				bol = x + 1;
+			}
+		if (token) {
+			k.len = (unsigned)(j - i);
+			if ((r = add_tok(w, &k)) != FL_OK)
+				return r;
+		}
+		space = !token;
+		i = j;
+	}
+}
+
+/* Pairs ( with ) and [ with ]; the depth is bounded. */
+static enum fl_result match_groups(struct rw *w)
+{
+	int stack[RW_MAX_DEPTH], d = 0;
+	for (int i = 0; i < w->n; i++) {
+		struct tok *k = &w->t[i];
+		if (is_op(k, "(") || is_op(k, "[")) {
+			if (d == RW_MAX_DEPTH)
+				return fail_at(w, k, FL_INVALID, "Query is nested too deeply");
+			stack[d++] = i;
+		} else if (is_op(k, ")") || is_op(k, "]")) {
+			if (d == 0 || w->t[stack[d - 1]].text[0] != (k->text[0] == ')' ? '(' : '['))
+				return fail_at(w, k, FL_INVALID, "Unbalanced '%c'", k->text[0]);
+			k->match = stack[--d];
+			w->t[k->match].match = i;
+		}
+	}
+	if (d > 0)
+		return fail_at(w, &w->t[stack[d - 1]], FL_INVALID, "Unclosed '%c'",
+			       w->t[stack[d - 1]].text[0]);
+	return FL_OK;
+}
+
+/* One statement, and a query: SELECT, WITH or VALUES. */
+static enum fl_result statement(struct rw *w)
+{
+	char up[32];
+	for (int i = 0; i < w->n; i++)
+		if (is_op(&w->t[i], ";")) {
+			if (i != w->n - 1)
+				return fail_at(w, &w->t[i], FL_INVALID, "Only one statement is allowed");
+			w->t[i] = w->t[i + 1];   /* the sentinel moves down */
+			w->n--;
+		}
+	if (w->n == 0)
+		return fail_at(w, &w->t[0], FL_INVALID, "Query is empty");
+	int f = 0;
+	while (f < w->n && is_op(&w->t[f], "("))
+		f++;
+	const struct tok *k = &w->t[f];
+	if (query_word(k))
+		return FL_OK;
+	if (k->kind != TK_IDENT)
+		return fail_at(w, k, FL_INVALID, "A query must begin with SELECT, WITH or VALUES");
+	upper(k->name, up, sizeof up);
+	return fail_at(w, k, FL_INVALID, "%s statements are not allowed: only SELECT, WITH ... "
+		       "SELECT and VALUES queries are run", up);
+}
+
+/* ---- Glue type strings ---- */
+
+struct span {
+	const char *p;
+	size_t n;
+};
+
+enum gk { G_BAD, G_SCALAR, G_STRUCT, G_ARRAY, G_MAP };
+
+static struct span sp_trim(struct span s)
+{
+	while (s.n && isspace((unsigned char)s.p[0]))
+		s.p++, s.n--;
+	while (s.n && isspace((unsigned char)s.p[s.n - 1]))
+		s.n--;
+	return s;
+}
+
+/* The kind of type s; *in gets what is between its < >. */
+static enum gk gkind(struct span s, struct span *in)
+{
+	static const struct { const char *pre; enum gk k; } tab[] = {
+		{ "struct<", G_STRUCT }, { "array<", G_ARRAY }, { "map<", G_MAP },
+	};
+	s = sp_trim(s);
+	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
+		size_t n = strlen(tab[i].pre);
+		if (s.n > n && strncasecmp(s.p, tab[i].pre, n) == 0) {
+			if (s.p[s.n - 1] != '>')
+				return G_BAD;
+			in->p = s.p + n;
+			in->n = s.n - n - 1;
+			return tab[i].k;
+		}
+	}
+	return s.n ? G_SCALAR : G_BAD;
+}
+
+/* The offset of the first c outside <>, () and `quotes` in s, or s.n. */
+static size_t sp_find(struct span s, char c)
+{
+	int d = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		char x = s.p[i];
+		if (x == '`') {
+			while (++i < s.n && s.p[i] != '`')
+				;
+		} else if (x == '<' || x == '(') {
+			d++;
+		} else if (x == '>' || x == ')') {
+			d--;
+		} else if (x == c && d == 0) {
+			return i;
+		}
+	}
+	return s.n;
+}
+
+/* Splits s at its first top-level c. */
+static bool sp_split(struct span s, char c, struct span *a, struct span *b)
+{
+	size_t i = sp_find(s, c);
+	if (i == s.n)
+		return false;
+	*a = (struct span){ s.p, i };
+	*b = (struct span){ s.p + i + 1, s.n - i - 1 };
+	return true;
+}
+
+/* The "name:type" of struct fields in; *rest moves past it. */
+static bool gfield_next(struct span *in, struct span *name, struct span *type)
+{
+	struct span f = *in, rest = { in->p + in->n, 0 };
+	if (!sp_split(*in, ',', &f, &rest))
+		rest = (struct span){ in->p + in->n, 0 };
+	if (!sp_split(f, ':', name, type))
+		return false;
+	*name = sp_trim(*name);
+	if (name->n >= 2 && name->p[0] == '`' && name->p[name->n - 1] == '`') {
+		name->p++;
+		name->n -= 2;
+	}
+	*in = rest;
+	return name->n > 0;
+}
+
+static bool gfield(struct span in, const char *want, struct span *name, struct span *type)
+{
+	while (in.n > 0 && gfield_next(&in, name, type))
+		if (name->n == strlen(want) && strncasecmp(name->p, want, name->n) == 0)
+			return true;
+	return false;
+}
+
+/* Reads name[(a[,b])] from s; *np gets how many numbers there were. */
+static bool type_args(const char *s, const char *name, unsigned v[2], int *np)
+{
+	size_t n = strlen(name);
+	*np = 0;
+	if (strncmp(s, name, n) != 0)
+		return false;
+	s += n;
+	if (*s == '\0')
+		return true;
+	if (*s++ != '(')
+		return false;
+	while (*np < 2 && isdigit((unsigned char)*s)) {
+		unsigned long x = strtoul(s, (char **)&s, 10);
+		v[(*np)++] = x > 1000 ? 1000 : (unsigned)x;
+		if (*s == ',' && *np < 2)
+			s++;
+		else
+			break;
+	}
+	return *np > 0 && s[0] == ')' && s[1] == '\0';
+}
+
+/*
+ * The PostgreSQL type of a scalar type name (lower case, no spaces unless
+ * trino); trino selects Trino's names (CAST) over Glue's.  *try gets the
+ * fl_try_cast_<t> suffix (NULL: no TRY_CAST), *param whether the result of
+ * fl_try_cast needs a cast of its own to carry the type's parameters.
+ */
+static bool scalar_type(const char *ty, bool trino, char *out, size_t n,
+			const char **try, bool *param)
+{
+	static const struct { const char *name, *pg, *try; char only; } tab[] = {
+		{ "string", "text", "text", 0 }, { "varchar", "text", "text", 0 },
+		{ "char", "text", "text", 0 }, { "bigint", "bigint", "bigint", 0 },
+		{ "int", "integer", "integer", 0 }, { "integer", "integer", "integer", 0 },
+		{ "smallint", "smallint", "smallint", 0 }, { "tinyint", "smallint", "smallint", 0 },
+		{ "double", "double precision", "double", 0 },
+		{ "double precision", "double precision", "double", 'T' },
+		{ "float", "real", "real", 0 }, { "real", "real", "real", 'T' },
+		{ "boolean", "boolean", "boolean", 0 }, { "date", "date", "date", 0 },
+		{ "timestamp", "timestamp", "timestamp", 0 }, { "binary", "bytea", NULL, 'G' },
+		{ "varbinary", "bytea", NULL, 'T' }, { "json", "jsonb", NULL, 'T' },
+		{ "time", "time", NULL, 'T' }, { "uuid", "uuid", NULL, 'T' },
+		{ "timestamp with time zone", "timestamp with time zone", NULL, 'T' },
+	};
+	static const char tz[] = " with time zone";
+	unsigned v[2] = { 0, 0 };
+	int np;
+	size_t l = strlen(ty);
+	*try = NULL;
+	*param = false;
+	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+		if (strcmp(ty, tab[i].name) == 0 && tab[i].only != (trino ? 'G' : 'T')) {
+			*try = tab[i].try;
+			return (size_t)snprintf(out, n, "%s", tab[i].pg) < n;
+		}
+	if (trino && l > sizeof tz - 1 && l < 64 && strcmp(ty + l - (sizeof tz - 1), tz) == 0) {
+		char ts[64];
+		memcpy(ts, ty, l - (sizeof tz - 1));
+		ts[l - (sizeof tz - 1)] = '\0';
+		return type_args(ts, "timestamp", v, &np) && np == 1 &&
+			(size_t)snprintf(out, n, "timestamp(%u) with time zone", v[0] > 6 ? 6 : v[0]) < n;
+	}
+	if ((type_args(ty, "varchar", v, &np) || type_args(ty, "char", v, &np)) && np == 1) {
+		*try = "text";
+		return (size_t)snprintf(out, n, "text") < n;
+	}
+	if (trino && type_args(ty, "timestamp", v, &np) && np == 1) {
+		*try = "timestamp";
+		*param = true;
+		return (size_t)snprintf(out, n, "timestamp(%u)", v[0] > 6 ? 6 : v[0]) < n;
+	}
+	if (type_args(ty, "decimal", v, &np) || (trino && type_args(ty, "numeric", v, &np))) {
+		if (np == 0)
+			v[0] = trino ? 38 : 10;
+		if (np < 2)
+			v[1] = 0;
+		if (v[0] < 1 || v[0] > 38 || v[1] > v[0])
+			return false;
+		*try = "numeric";
+		*param = true;
+		return (size_t)snprintf(out, n, "numeric(%u,%u)", v[0], v[1]) < n;
+	}
+	if (trino && l > 7 && strncmp(ty, "array(", 6) == 0 && ty[l - 1] == ')') {
+		char in[96], pg[96];
+		const char *x;
+		bool p;
+		if (l - 7 >= sizeof in)
+			return false;
+		memcpy(in, ty + 6, l - 7);
+		in[l - 7] = '\0';
+		if (strncmp(in, "array(", 6) == 0 || !scalar_type(in, true, pg, sizeof pg, &x, &p))
+			return false;
+		*try = NULL;
+		return (size_t)snprintf(out, n, "%s[]", pg) < n;
+	}
+	return false;
+}
+
+/* A Glue scalar type: lower case without blanks, then scalar_type. */
+static bool glue_scalar(struct span s, char *out, size_t n)
+{
+	char ty[64];
+	size_t k = 0;
+	const char *try;
+	bool param;
+	s = sp_trim(s);
+	for (size_t i = 0; i < s.n; i++) {
+		if (isspace((unsigned char)s.p[i]))
+			continue;
+		if (k + 1 >= sizeof ty)
+			return false;
+		ty[k++] = (char)tolower((unsigned char)s.p[i]);
+	}
+	ty[k] = '\0';
+	return scalar_type(ty, false, out, n, &try, &param);
+}
+
+static bool gvalid(struct span s, int depth)
+{
+	struct span in, a, b, name, type;
+	char pg[64];
+	if (depth > RW_MAX_TYPE_DEPTH)
+		return false;
+	switch (gkind(s, &in)) {
+	case G_SCALAR:
+		return glue_scalar(s, pg, sizeof pg);
+	case G_ARRAY:
+		return gvalid(in, depth + 1);
+	case G_MAP:
+		return sp_split(in, ',', &a, &b) && gvalid(a, depth + 1) && gvalid(b, depth + 1);
+	case G_STRUCT:
+		if (sp_trim(in).n == 0)
+			return false;
+		while (in.n > 0)
+			if (!gfield_next(&in, &name, &type) || !gvalid(type, depth + 1))
+				return false;
+		return true;
+	case G_BAD:
+		break;
+	}
+	return false;
+}
+
+bool fl_sql_pg_type(const char *glue_type, char *out, size_t n)
+{
+	struct span s = { glue_type, glue_type ? strlen(glue_type) : 0 }, in, e;
+	char el[64];
+	if (!glue_type || n == 0)
+		return false;
+	switch (gkind(s, &in)) {
+	case G_SCALAR:
+		return glue_scalar(s, out, n);
+	case G_ARRAY:
+		if (gkind(in, &e) == G_SCALAR)
+			return glue_scalar(in, el, sizeof el) && (size_t)snprintf(out, n, "%s[]", el) < n;
+		return gvalid(s, 0) && (size_t)snprintf(out, n, "jsonb") < n;
+	case G_STRUCT:
+	case G_MAP:
+		return gvalid(s, 0) && (size_t)snprintf(out, n, "jsonb") < n;
+	case G_BAD:
+		break;
+	}
+	return false;
+}
+
+/* ---- the analysis: relations and their scopes ---- */
+
+static enum fl_result scan(struct rw *w, int a, int b, bool query);
+static enum fl_result relations(struct rw *w, int i, int b, int bs, int be, int *next);
+
+static int skip(const struct rw *w, int i)
+{
+	const struct tok *k = &w->t[i];
+	return is_op(k, "(") || is_op(k, "[") ? k->match + 1 : i + 1;
+}
+
+/* Whether the group opened at i holds a query rather than arguments. */
+static bool group_is_query(const struct rw *w, int i)
+{
+	const struct tok *f = &w->t[i + 1];
+	return query_word(f) || (is_op(f, "(") && !(i > 0 && is_name(&w->t[i - 1])));
+}
+
+static enum fl_result add_source(struct rw *w, const struct tok *k, int at, int bs, int be,
+				 int *si)
+{
+	if (w->nsrc == RW_MAX_SOURCES)
+		return fail_at(w, k, FL_INVALID, "Query has more than %d relations", RW_MAX_SOURCES);
+	struct source *s = &w->src[w->nsrc];
+	memset(s, 0, sizeof *s);
+	s->name = "";
+	s->at = at;
+	s->scope_s = bs;
+	s->scope_e = be;
+	*si = w->nsrc++;
+	return FL_OK;
+}
+
+static const struct cte *find_cte(const struct rw *w, const char *name, int at)
+{
+	const struct cte *best = NULL;
+	for (int i = 0; i < w->ncte; i++) {
+		const struct cte *c = &w->ctes[i];
+		if (c->scope_s <= at && at < c->scope_e && strcmp(c->name, name) == 0 &&
+		    (!best || c->scope_s > best->scope_s))
+			best = c;
+	}
+	return best;
+}
+
+static enum fl_result record_table(struct rw *w, const struct tok *k, const char *db,
+				   const char *tbl)
+{
+	struct fl_sql_rewrite *o = w->out;
+	for (size_t i = 0; i < o->ntables; i++)
+		if (strcmp(o->tables[i].db, db) == 0 && strcmp(o->tables[i].tbl, tbl) == 0)
+			return FL_OK;
+	if (o->ntables == FL_SQL_MAX_TABLES)
+		return fail_at(w, k, FL_INVALID, "Query references more than %d tables",
+			       FL_SQL_MAX_TABLES);
+	snprintf(o->tables[o->ntables].db, sizeof o->tables[0].db, "%s", db);
+	snprintf(o->tables[o->ntables].tbl, sizeof o->tables[0].tbl, "%s", tbl);
+	o->ntables++;
+	return FL_OK;
+}
+
+/* ( a, b, ... ): column names of an alias or a WITH query. */
+static enum fl_result name_list(struct rw *w, int o)
+{
+	int m = w->t[o].match;
+	enum fl_result r;
+	if (m == o + 1 || (m - o) % 2)
+		return fail_at(w, &w->t[m], FL_INVALID, "Expected a column name");
+	for (int j = o + 1; j < m; j++) {
+		struct tok *k = &w->t[j];
+		if ((j - o) % 2 == 0) {
+			if (!is_op(k, ","))
+				return fail_at(w, k, FL_INVALID, "Expected ','");
+			continue;
+		}
+		if (!is_name(k))
+			return fail_at(w, k, FL_INVALID, "Expected a column name");
+		if ((r = check_name(w, k)) != FL_OK)
+			return r;
+		k->role = R_ALIAS;
+	}
+	return FL_OK;
+}
+
+/* [AS] alias [( columns )] after a FROM item. */
+static enum fl_result alias(struct rw *w, int *ip, int b, int si)
+{
+	struct tok *t = w->t;
+	int i = *ip;
+	enum fl_result r;
+	bool as = i < b && is_word(&t[i], "as");
+	if (as)
+		i++;
+	if (i < b && is_name(&t[i])) {
+		if ((r = check_name(w, &t[i])) != FL_OK)
+			return r;
+		t[i].role = R_ALIAS;
+		w->src[si].name = t[i].name;
+		w->src[si].aliased = true;
+		if (++i < b && is_op(&t[i], "(")) {
+			if ((r = name_list(w, i)) != FL_OK)
+				return r;
+			i = t[i].match + 1;
+		}
+	} else if (as) {
+		return fail_at(w, &t[i], FL_INVALID, "Missing alias after AS");
+	}
+	*ip = i;
+	return FL_OK;
+}
+
+/* [catalog.][db.]tbl of a FROM item: a lake table or a WITH name. */
+static enum fl_result table_name(struct rw *w, int i, int b, int bs, int be, int *si, int *next)
+{
+	struct tok *t = w->t;
+	int p[3], np = 0, j = i;
+	enum fl_result r;
+	for (;;) {
+		p[np++] = j;
+		if (!(j + 2 < b && is_op(&t[j + 1], ".") && is_ident(&t[j + 2])))
+			break;
+		if (np == 3)
+			return fail_at(w, &t[i], FL_INVALID, "Table name has too many parts");
+		j += 2;
+	}
+	if (++j < b && is_op(&t[j], "("))
+		return fail_at(w, &t[i], FL_INVALID, "Table functions are not supported: %s",
+			       t[i].name);
+	for (int x = 0; x < np; x++)
+		if ((r = check_name(w, &t[p[x]])) != FL_OK)
+			return r;
+	if (np == 1 && (r = check_name_of(w, &t[i], w->default_db)) != FL_OK)
+		return r;
+	const char *tbl = t[p[np - 1]].name, *db = np > 1 ? t[p[np - 2]].name : w->default_db;
+	if (np == 3 && strcmp(t[p[0]].name, "awsdatacatalog") != 0)
+		return fl_error_set(w->err, FL_NOT_FOUND, "Catalog %s does not exist", t[p[0]].name);
+	if ((r = add_source(w, &t[i], i, bs, be, si)) != FL_OK)
+		return r;
+	struct source *s = &w->src[*si];
+	const struct cte *c = np == 1 ? find_cte(w, tbl, i) : NULL;
+	s->name = tbl;
+	*next = j;
+	if (c) {
+		s->kind = S_DERIVED;
+		s->inner_s = c->body_s;
+		s->inner_e = c->body_e;
+		t[i].role = R_ALIAS;
+		return FL_OK;
+	}
+	if (strlen(db) > 255 || strlen(tbl) > 255 ||
+	    !w->cat->table(w->cat->arg, db, tbl, &s->cols, &s->ncols))
+		return fl_error_set(w->err, FL_NOT_FOUND, "Table %s.%s does not exist", db, tbl);
+	s->kind = S_TABLE;
+	s->db = db;
+	s->tbl = tbl;
+	t[i].role = R_TABLE;
+	t[i].src = *si;
+	for (int x = i + 1; x < j; x++)
+		t[x].role = R_SKIP;
+	return record_table(w, &t[i], db, tbl);
+}
+
+/* One FROM item: a table, ( query ), LATERAL ( query ), UNNEST ( ... ),
+ * ( relations ); then its alias and TABLESAMPLE. */
+static enum fl_result item(struct rw *w, int *ip, int b, int bs, int be)
+{
+	struct tok *t = w->t, *k = &t[*ip];
+	int i = *ip, si = -1;
+	enum fl_result r;
+	if (i >= b)
+		return fail_at(w, k, FL_INVALID, "Missing relation after FROM or JOIN");
+	if (is_op(k, "(") || is_word(k, "lateral")) {
+		int o = is_op(k, "(") ? i : i + 1, f = o + 1;
+		if (o >= b || !is_op(&t[o], "("))
+			return fail_at(w, k, FL_INVALID, "LATERAL must be followed by a subquery");
+		int m = t[o].match;
+		while (f < m && is_op(&t[f], "("))
+			f++;
+		if (!query_word(&t[f])) {
+			int e;
+			if (o != i)
+				return fail_at(w, k, FL_INVALID, "LATERAL must be followed by a subquery");
+			if ((r = relations(w, o + 1, m, bs, be, &e)) != FL_OK)
+				return r;
+			if (e != m)
+				return fail_at(w, &t[e], FL_INVALID, "Unexpected '%.*s' in a FROM item",
+					       (int)t[e].len, t[e].text);
+			*ip = m + 1;
+			return FL_OK;
+		}
+		if ((r = scan(w, o + 1, m, true)) != FL_OK ||
+		    (r = add_source(w, k, i, bs, be, &si)) != FL_OK)
+			return r;
+		w->src[si].kind = S_DERIVED;
+		w->src[si].inner_s = o + 1;
+		w->src[si].inner_e = m;
+		i = m + 1;
+		if ((r = alias(w, &i, b, si)) != FL_OK)
+			return r;
+		if (!w->src[si].aliased)
+			t[m].gen = ++w->ngen;
+	} else if (is_word(k, "unnest")) {
+		if (i + 1 >= b || !is_op(&t[i + 1], "("))
+			return fail_at(w, k, FL_INVALID, "UNNEST must be followed by (");
+		int m = t[i + 1].match;
+		if ((r = scan(w, i + 2, m, false)) != FL_OK ||
+		    (r = add_source(w, k, i, bs, be, &si)) != FL_OK)
+			return r;
+		w->src[si].kind = S_DERIVED;
+		i = m + 1;
+		if (i + 1 < b && is_word(&t[i], "with") && is_word(&t[i + 1], "ordinality"))
+			i += 2;
+		if ((r = alias(w, &i, b, si)) != FL_OK)
+			return r;
+	} else if (is_name(k)) {
+		if ((r = table_name(w, i, b, bs, be, &si, &i)) != FL_OK ||
+		    (r = alias(w, &i, b, si)) != FL_OK)
+			return r;
+	} else {
+		if (word_of(k, REFUSED))
+			return refused(w, k);
+		return fail_at(w, k, FL_INVALID, "Unsupported FROM item '%.*s'", (int)k->len, k->text);
+	}
+	if (i < b && is_word(&t[i], "tablesample")) {
+		if (!(i + 2 < b && word_of(&t[i + 1], " bernoulli system ") && is_op(&t[i + 2], "(")))
+			return fail_at(w, &t[i], FL_INVALID, "TABLESAMPLE needs BERNOULLI or SYSTEM "
+				       "and a percentage");
+		if ((r = scan(w, i + 3, t[i + 2].match, false)) != FL_OK)
+			return r;
+		i = t[i + 2].match + 1;
+	}
+	*ip = i;
+	return FL_OK;
+}
+
+/* The index after [NATURAL] [INNER | CROSS | LEFT|RIGHT|FULL [OUTER]] JOIN
+ * at i, or -1. */
+static int join_at(const struct rw *w, int i, int b)
+{
+	const struct tok *t = w->t;
+	if (i < b && is_word(&t[i], "natural"))
+		i++;
+	if (i < b && word_of(&t[i], " cross inner ")) {
+		i++;
+	} else if (i < b && word_of(&t[i], " left right full ")) {
+		if (++i < b && is_word(&t[i], "outer"))
+			i++;
+	}
+	return i < b && is_word(&t[i], "join") ? i + 1 : -1;
+}
+
+/* The ON expression from i: scans the subqueries in it; returns its end. */
+static enum fl_result on_expr(struct rw *w, int *ip, int b)
+{
+	int i = *ip;
+	enum fl_result r;
+	while (i < b && !is_op(&w->t[i], ",") && join_at(w, i, b) < 0 &&
+	       !word_of(&w->t[i], " where group having order limit offset fetch union intersect"
+			" except window for ")) {
+		struct tok *k = &w->t[i];
+		if (is_op(k, "(") || is_op(k, "[")) {
+			if ((r = scan(w, i + 1, k->match, is_op(k, "(") && group_is_query(w, i))) != FL_OK)
+				return r;
+		}
+		i = skip(w, i);
+	}
+	*ip = i;
+	return FL_OK;
+}
+
+static enum fl_result relations(struct rw *w, int i, int b, int bs, int be, int *next)
+{
+	enum fl_result r;
+	for (;;) {
+		if ((r = item(w, &i, b, bs, be)) != FL_OK)
+			return r;
+		for (int j; (j = join_at(w, i, b)) >= 0; ) {
+			i = j;
+			if ((r = item(w, &i, b, bs, be)) != FL_OK)
+				return r;
+			if (i < b && is_word(&w->t[i], "on")) {
+				i++;
+				if ((r = on_expr(w, &i, b)) != FL_OK)
+					return r;
+			} else if (i < b && is_word(&w->t[i], "using")) {
+				if (i + 1 >= b || !is_op(&w->t[i + 1], "("))
+					return fail_at(w, &w->t[i], FL_INVALID, "USING needs ( columns )");
+				i = w->t[i + 1].match + 1;
+			}
+		}
+		if (i < b && is_op(&w->t[i], ",")) {
+			i++;
+			continue;
+		}
+		*next = i;
+		return FL_OK;
+	}
+}
+
+/* WITH [RECURSIVE] name [(cols)] AS ( query ) [, ...] at a. */
+static enum fl_result with_clause(struct rw *w, int a, int b, int *next)
+{
+	struct tok *t = w->t;
+	int i = a + 1;
+	bool rec = i < b && is_word(&t[i], "recursive");
+	enum fl_result r;
+	char up[32];
+	if (rec)
+		i++;
+	for (;;) {
+		if (i >= b || !is_name(&t[i]))
+			return fail_at(w, &t[i], FL_INVALID, "Missing name of a WITH query");
+		if ((r = check_name(w, &t[i])) != FL_OK)
+			return r;
+		t[i].role = R_ALIAS;
+		const char *name = t[i].name;
+		if (++i < b && is_op(&t[i], "(")) {
+			if ((r = name_list(w, i)) != FL_OK)
+				return r;
+			i = t[i].match + 1;
+		}
+		if (!(i + 1 < b && is_word(&t[i], "as") && is_op(&t[i + 1], "(")))
+			return fail_at(w, &t[i], FL_INVALID, "Expected AS ( query ) in WITH");
+		int o = i + 1, m = t[o].match, f = o + 1;
+		while (f < m && is_op(&t[f], "("))
+			f++;
+		if (!query_word(&t[f])) {
+			if (t[f].kind != TK_IDENT)
+				return fail_at(w, &t[f], FL_INVALID, "A WITH query must be a SELECT");
+			upper(t[f].name, up, sizeof up);
+			return fail_at(w, &t[f], FL_INVALID, "%s is not allowed in WITH: only SELECT, "
+				       "WITH ... SELECT and VALUES queries are run", up);
+		}
+		if (w->ncte == RW_MAX_CTES)
+			return fail_at(w, &t[a], FL_INVALID, "Too many WITH queries");
+		w->ctes[w->ncte++] = (struct cte){ name, o + 1, m, rec ? o : m + 1, b };
+		if ((r = scan(w, o + 1, m, true)) != FL_OK)
+			return r;
+		i = m + 1;
+		if (i < b && is_op(&t[i], ",")) {
+			i++;
+			continue;
+		}
+		break;
+	}
+	int f = i;
+	while (f < b && is_op(&t[f], "("))
+		f++;
+	if (f >= b || !word_of(&t[f], " select values ")) {
+		if (f >= b || t[f].kind != TK_IDENT)
+			return fail_at(w, &t[f], FL_INVALID, "WITH must be followed by a SELECT");
+		upper(t[f].name, up, sizeof up);
+		return fail_at(w, &t[f], FL_INVALID, "%s is not allowed after WITH: only SELECT, "
+			       "WITH ... SELECT and VALUES queries are run", up);
+	}
+	*next = i;
+	return FL_OK;
+}
+
+/* Scans tokens [a, b) for WITH and FROM clauses; query says whether the
+ * range is a query (its FROMs are FROM clauses, not EXTRACT's). */
+static enum fl_result scan(struct rw *w, int a, int b, bool query)
+{
+	int i = a, bs = a;
+	enum fl_result r;
+	if (query && a < b && is_word(&w->t[a], "with") && (r = with_clause(w, a, b, &i)) != FL_OK)
+		return r;
+	while (i < b) {
+		const struct tok *k = &w->t[i];
+		if (is_op(k, "(") || is_op(k, "[")) {
+			if ((r = scan(w, i + 1, k->match, is_op(k, "(") && group_is_query(w, i))) != FL_OK)
+				return r;
+			i = k->match + 1;
+		} else if (query && word_of(k, SETOPS)) {
+			bs = ++i;
+		} else if (query && is_word(k, "from") && !(i > a && is_word(&w->t[i - 1], "distinct"))) {
+			int be = i;
+			while (be < b && !word_of(&w->t[be], SETOPS))
+				be = skip(w, be);
+			if ((r = relations(w, i + 1, b, bs, be, &i)) != FL_OK)
+				return r;
+		} else {
+			i++;
+		}
+	}
+	return FL_OK;
+}
+
+/* ---- name resolution ---- */
+
+static bool visible(const struct source *s, int at)
+{
+	return s->scope_s <= at && at < s->scope_e;
+}
+
+static const struct fl_sql_column *tbl_col(const struct source *s, const char *name)
+{
+	for (size_t i = 0; i < s->ncols; i++)
+		if (strcmp(s->cols[i].name, name) == 0)
+			return &s->cols[i];
+	return NULL;
+}
+
+/* A column of s; through a subquery or WITH query, a column of the same
+ * name of a lake table inside it. */
+static const struct fl_sql_column *src_col(const struct rw *w, const struct source *s,
+					   const char *name)
+{
+	const struct fl_sql_column *c;
+	if (s->kind == S_TABLE)
+		return tbl_col(s, name);
+	for (int i = 0; i < w->nsrc; i++) {
+		const struct source *x = &w->src[i];
+		if (x->kind == S_TABLE && x->at >= s->inner_s && x->at < s->inner_e &&
+		    (c = tbl_col(x, name)))
+			return c;
+	}
+	return NULL;
+}
+
+/* The innermost source visible at `at` that is named name (db/tbl given:
+ * an unaliased table of that name); NULL when none. */
+static const struct source *find_src(const struct rw *w, int at, const char *db,
+				     const char *name)
+{
+	const struct source *best = NULL;
+	for (int i = 0; i < w->nsrc; i++) {
+		const struct source *s = &w->src[i];
+		if (!visible(s, at))
+			continue;
+		if (db ? (s->kind != S_TABLE || s->aliased || strcmp(s->db, db) != 0 ||
+			  strcmp(s->tbl, name) != 0) : strcmp(s->name, name) != 0)
+			continue;
+		if (!best || s->scope_e - s->scope_s < best->scope_e - best->scope_s)
+			best = s;
+	}
+	return best;
+}
+
+/* An unqualified column: of the innermost visible source that has it. */
+static const struct fl_sql_column *find_col(const struct rw *w, int at, const char *name)
+{
+	const struct fl_sql_column *best = NULL, *c;
+	int span = 0;
+	for (int i = 0; i < w->nsrc; i++) {
+		const struct source *s = &w->src[i];
+		if (visible(s, at) && (c = src_col(w, s, name)) &&
+		    (!best || s->scope_e - s->scope_s < span)) {
+			best = c;
+			span = s->scope_e - s->scope_s;
+		}
+	}
+	return best;
+}
+
+/* ---- the emission ---- */
+
+static void put(struct rw *w, const char *s, size_t n)
+{
+	if (w->berr == FL_OK)
+		w->berr = fl_buf_add(w->b, s, n);
+}
+
+static void puts_(struct rw *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static void putf(struct rw *w, const char *fmt, ...) FL_PRINTF(2, 3);
+static void putf(struct rw *w, const char *fmt, ...)
+{
+	char s[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(s, sizeof s, fmt, ap);
+	va_end(ap);
+	put(w, s, n < 0 ? 0 : (size_t)n >= sizeof s ? sizeof s - 1 : (size_t)n);
+}
+
+static bool word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+/* The blank before what token k begins (with first): as in the query,
+ * and wherever two tokens would otherwise run together. */
+static void sep(struct rw *w, const struct tok *k, char first)
+{
+	if (w->b->len == 0)
+		return;
+	char last = w->b->data[w->b->len - 1];
+	bool need = k->space && !strchr("([ ", last) && !strchr(")],", first);
+	if ((word_char(last) && word_char(first)) ||
+	    (strchr("+-*/<>=!%|", last) && strchr("+-*/<>=!%|", first)) ||
+	    (last == first && (last == '\'' || last == '"')))
+		need = true;
+	if (need)
+		put(w, " ", 1);
+}
+
+static void put_raw(struct rw *w, const struct tok *k)
+{
+	sep(w, k, k->text[0]);
+	put(w, k->text, k->len);
+}
+
+static void put_quoted(struct rw *w, const char *s, size_t n)
+{
+	put(w, "\"", 1);
+	for (size_t i = 0; i < n; i++)
+		put(w, s[i] == '"' ? "\"\"" : s + i, s[i] == '"' ? 2 : 1);
+	put(w, "\"", 1);
+}
+
+static void put_name(struct rw *w, const char *s)
+{
+	put_quoted(w, s, strlen(s));
+}
+
+/*
+ * A string literal of content s; quotes doubled unless they already are
+ * (a string token's text).  With a backslash in it, it is written E'...'
+ * with backslashes doubled: its meaning then does not depend on the
+ * session's standard_conforming_strings.
+ */
+static void put_string(struct rw *w, struct span s, bool doubled)
+{
+	bool e = memchr(s.p, '\\', s.n) != NULL;
+	put(w, e ? "E'" : "'", e ? 2 : 1);
+	for (size_t i = 0; i < s.n; i++) {
+		char c = s.p[i];
+		put(w, s.p + i, 1);
+		if ((c == '\'' && !doubled) || (c == '\\' && e))
+			put(w, s.p + i, 1);
+	}
+	put(w, "'", 1);
+}
+
+static enum fl_result emit(struct rw *w, int a, int b);
+
+/* The qualifier of a column: "alias". or "db"."tbl". */
+static void put_qual(struct rw *w, const struct source *s, int q)
+{
+	if (q == 0)
+		return;
+	if (s->kind == S_TABLE && q >= 2) {
+		put_name(w, s->db);
+		put(w, ".", 1);
+		put_name(w, s->tbl);
+	} else {
+		put_name(w, s->name);
+	}
+	put(w, ".", 1);
+}
+
+/* CAST(x AS t) with t mapped; TRY_CAST(x AS t) as fl_try_cast_<t>(x). */
+static enum fl_result cast(struct rw *w, int i, int *ip)
+{
+	struct tok *t = w->t, *k = &t[i];
+	int o = i + 1, m = t[o].match, as = -1;
+	char ty[96], pg[96];
+	size_t n = 0;
+	const char *try;
+	bool param, trycast = is_word(k, "try_cast");
+	enum fl_result r;
+	for (int j = o + 1; j < m && as < 0; j = skip(w, j))
+		if (is_word(&t[j], "as"))
+			as = j;
+	if (as <= o + 1 || as + 1 >= m)
+		return fail_at(w, k, FL_INVALID, "%s needs ( expression AS type )", trycast ?
+			       "TRY_CAST" : "CAST");
+	for (int j = as + 1; j < m; j++) {
+		const struct tok *x = &t[j];
+		const char *s = x->kind == TK_IDENT ? x->name : x->text;
+		size_t l = x->kind == TK_IDENT ? strlen(x->name) : x->len;
+		bool ok = x->kind == TK_IDENT || (x->kind == TK_NUMBER && strspn(x->text, "0123456789")
+			>= x->len) || is_op(x, "(") || is_op(x, ")") || is_op(x, ",");
+		bool blank = x->kind == TK_IDENT && n > 0 && (word_char(ty[n - 1]) || ty[n - 1] == ')');
+		if (!ok || n + l + 2 > sizeof ty)
+			return fail_at(w, &t[as + 1], FL_INVALID, "Unknown type in %s",
+				       trycast ? "TRY_CAST" : "CAST");
+		if (blank)
+			ty[n++] = ' ';
+		memcpy(ty + n, s, l);
+		n += l;
+	}
+	ty[n] = '\0';
+	if (!scalar_type(ty, true, pg, sizeof pg, &try, &param))
+		return fail_at(w, &t[as + 1], FL_INVALID, "Unknown type: %s", ty);
+	if (trycast) {
+		if (!try)
+			return fail_at(w, &t[as + 1], FL_INVALID, "TRY_CAST to %s is not supported", ty);
+		sep(w, k, 'f');
+		putf(w, "fl_try_cast_%s(", try);
+		r = emit(w, o + 1, as);
+		put(w, ")", 1);
+		if (param)
+			putf(w, "::%s", pg);
+	} else {
+		put_raw(w, k);
+		put(w, "(", 1);
+		r = emit(w, o + 1, as);
+		put(w, " ", 1);
+		put(w, t[as].text, t[as].len);
+		putf(w, " %s)", pg);
+	}
+	*ip = m + 1;
+	return r;
+}
+
+/* EXTRACT(field FROM x): Trino's fields, and a bigint as Trino's. */
+static enum fl_result extract(struct rw *w, int i, int *ip)
+{
+	static const char *const fields[][2] = {
+		{ "year", "year" }, { "quarter", "quarter" }, { "month", "month" },
+		{ "week", "week" }, { "day", "day" }, { "day_of_month", "day" },
+		{ "day_of_week", "isodow" }, { "dow", "isodow" }, { "day_of_year", "doy" },
+		{ "doy", "doy" }, { "year_of_week", "isoyear" }, { "yow", "isoyear" },
+		{ "hour", "hour" }, { "minute", "minute" }, { "second", "second" },
+		{ "timezone_hour", "timezone_hour" }, { "timezone_minute", "timezone_minute" },
+	};
+	struct tok *t = w->t, *k = &t[i];
+	int o = i + 1, m = t[o].match;
+	const char *f = NULL;
+	if (!(o + 3 < m && t[o + 1].kind == TK_IDENT && is_word(&t[o + 2], "from")))
+		return fail_at(w, k, FL_INVALID, "EXTRACT needs ( field FROM expression )");
+	for (size_t x = 0; x < sizeof fields / sizeof fields[0]; x++)
+		if (strcmp(t[o + 1].name, fields[x][0]) == 0)
+			f = fields[x][1];
+	if (!f)
+		return fail_at(w, &t[o + 1], FL_INVALID, "Invalid EXTRACT field %s", t[o + 1].name);
+	bool sec = strcmp(f, "second") == 0;
+	sep(w, k, 'C');
+	puts_(w, sec ? "CAST(floor(" : "CAST(");
+	put(w, k->text, k->len);
+	putf(w, "(%s ", f);
+	put(w, t[o + 2].text, t[o + 2].len);
+	put(w, " ", 1);
+	enum fl_result r = emit(w, o + 3, m);
+	puts_(w, sec ? ")) AS bigint)" : ") AS bigint)");
+	*ip = m + 1;
+	return r;
+}
+
+/* INTERVAL [+-] 'n' unit [TO unit]. */
+static enum fl_result interval(struct rw *w, int i, int b, int *ip)
+{
+	struct tok *t = w->t, *k = &t[i];
+	int j = i + 1, u = -1, v = -1;
+	bool neg = is_op(&t[j], "-");
+	if (neg || is_op(&t[j], "+"))
+		j++;
+	int s = j++;
+	if (j < b && word_of(&t[j], UNITS)) {
+		u = j++;
+		if (j + 1 < b && is_word(&t[j], "to") && word_of(&t[j + 1], UNITS)) {
+			v = j + 1;
+			j += 2;
+		}
+	}
+	if (u < 0)
+		return fail_at(w, &t[s], FL_INVALID, "An interval literal needs a unit (YEAR, MONTH, "
+			       "DAY, HOUR, MINUTE or SECOND)");
+	sep(w, k, neg ? '(' : 'I');
+	if (neg)
+		puts_(w, "(-");
+	put(w, k->text, k->len);
+	put(w, " ", 1);
+	put_string(w, (struct span){ t[s].text + 1, t[s].len - 2 }, true);
+	put(w, " ", 1);
+	put(w, t[u].text, t[u].len);
+	if (v >= 0) {
+		put(w, " ", 1);
+		put(w, t[v - 1].text, t[v - 1].len);
+		put(w, " ", 1);
+		put(w, t[v].text, t[v].len);
+	}
+	if (neg)
+		put(w, ")", 1);
+	*ip = j;
+	return FL_OK;
+}
+
+/* VALUES rows: Trino's VALUES 1, 2 is PostgreSQL's VALUES (1), (2). */
+static enum fl_result values(struct rw *w, int i, int b, int *ip)
+{
+	struct tok *t = w->t;
+	enum fl_result r;
+	put_raw(w, &t[i]);
+	for (int j = i + 1;; ) {
+		int s = j, e = j;
+		while (e < b && !is_op(&t[e], ",") && !is_op(&t[e], ")") &&
+		       !word_of(&t[e], " order limit offset fetch union intersect except "))
+			e = skip(w, e);
+		if (s == e)
+			return fail_at(w, &t[s], FL_INVALID, "Missing row after VALUES");
+		bool row = is_op(&t[s], "(") && t[s].match + 1 == e;
+		if (!row) {
+			sep(w, &t[s], '(');
+			put(w, "(", 1);
+		}
+		if ((r = emit(w, s, e)) != FL_OK)
+			return r;
+		if (!row)
+			put(w, ")", 1);
+		if (e < b && is_op(&t[e], ",")) {
+			put(w, ",", 1);
+			j = e + 1;
+			continue;
+		}
+		*ip = e;
+		return FL_OK;
+	}
+}
+
+/* name( args ): refused names, and Trino's f(x)[i] as (f(x))[i]. */
+static enum fl_result call(struct rw *w, int i, int b, int *ip)
+{
+	struct tok *t = w->t, *k = &t[i];
+	int m = t[i + 1].match;
+	enum fl_result r = check_func(w, k);
+	if (r != FL_OK)
+		return r;
+	bool wrap = m + 1 < b && is_op(&t[m + 1], "[");
+	sep(w, k, wrap ? '(' : k->text[0]);
+	if (wrap)
+		put(w, "(", 1);
+	if (k->kind == TK_QIDENT)
+		put_name(w, k->name);
+	else
+		put(w, k->text, k->len);
+	put(w, "(", 1);
+	r = emit(w, i + 2, m);
+	put(w, wrap ? "))" : ")", wrap ? 2 : 1);
+	*ip = m + 1;
+	return r;
+}
+
+/* Athena's messages for a dereference that does not resolve: the path is
+ * the names from token i to token j. */
+static enum fl_result unresolved(struct rw *w, int i, int j, bool row)
+{
+	char path[512];
+	size_t n = 0;
+	for (int x = i; x <= j; x = skip(w, x))
+		if (is_ident(&w->t[x]) && n < sizeof path)
+			n += (size_t)snprintf(path + n, sizeof path - n, "%s%s", n ? "." : "",
+					      w->t[x].name);
+	if (row)
+		return fl_error_set(w->err, FL_INVALID, "line %u:%u: Expression '%s' is not of "
+				    "type ROW", w->t[i].line, w->t[i].col, path);
+	return fl_error_set(w->err, FL_INVALID, "line %u:%u: Column '%s' cannot be resolved",
+			    w->t[i].line, w->t[i].col, path);
+}
+
+struct step {
+	int kind;            /* 0 field, 1 map key, 2 array index */
+	struct span name;    /* field: its name in the Glue type */
+	int l, r;            /* key, index: the tokens between [ ] */
+};
+
+/* Emits a column of the lake (qualified by q parts of source s), then
+ * the struct fields and jsonb subscripts after it; *ip moves past them. */
+static enum fl_result column(struct rw *w, int i, int c, const struct source *s, int q,
+			     const struct fl_sql_column *col, int b, int *ip)
+{
+	struct tok *t = w->t;
+	struct step st[RW_MAX_STEPS];
+	struct span ty = { col->type, strlen(col->type) }, in, e;
+	int ns = 0, x = c + 1;
+	enum fl_result r = FL_OK;
+	for (;; ) {
+		enum gk g = gkind(ty, &in);
+		if (ns == RW_MAX_STEPS)
+			return fail_at(w, &t[i], FL_INVALID, "Dereference chain is too long");
+		if (x + 1 < b && is_op(&t[x], ".") && is_ident(&t[x + 1])) {
+			if (g != G_STRUCT)
+				return unresolved(w, i, x - 1, true);
+			st[ns] = (struct step){ 0, { NULL, 0 }, 0, 0 };
+			if (!gfield(in, t[x + 1].name, &st[ns].name, &ty))
+				return unresolved(w, i, x + 1, false);
+			ns++;
+			x += 2;
+		} else if (x < b && is_op(&t[x], "[") &&
+			   (g == G_MAP || (g == G_ARRAY && (ns > 0 || gkind(in, &e) != G_SCALAR)))) {
+			if (g == G_MAP && !sp_split(in, ',', &e, &ty))
+				break;
+			if (g == G_ARRAY)
+				ty = in;
+			st[ns++] = (struct step){ g == G_MAP ? 1 : 2, { NULL, 0 }, x + 1, t[x].match };
+			x = t[x].match + 1;
+		} else {
+			break;
+		}
+	}
+	char pg[96];
+	bool scalar = gkind(ty, &in) == G_SCALAR;
+	if (scalar && !glue_scalar(ty, pg, sizeof pg))
+		snprintf(pg, sizeof pg, "text");
+	sep(w, &t[i], ns ? '(' : '"');
+	if (ns)
+		puts_(w, scalar ? "((" : "(");
+	put_qual(w, s, q);
+	put_name(w, t[c].name);
+	for (int k = 0; k < ns && r == FL_OK; k++) {
+		puts_(w, k == ns - 1 && scalar ? " ->> " : " -> ");
+		if (st[k].kind == 0) {
+			put_string(w, st[k].name, false);
+			continue;
+		}
+		puts_(w, st[k].kind == 1 ? "CAST((" : "(NULLIF(GREATEST(CAST((");
+		r = emit(w, st[k].l, st[k].r);
+		puts_(w, st[k].kind == 1 ? ") AS text)" : ") AS integer), 0), 0) - 1)");
+	}
+	if (ns && scalar)
+		putf(w, ")::%s)", pg);
+	else if (ns)
+		put(w, ")", 1);
+	*ip = x;
+	return r;
+}
+
+/* A dotted name in an expression: [[catalog.]db.]tbl.col, alias.col,
+ * col, each maybe followed by struct fields; or a qualified *. */
+static enum fl_result chain(struct rw *w, int i, int b, int *ip)
+{
+	struct tok *t = w->t;
+	int p[RW_MAX_STEPS], np = 0, j = i, q = 0;
+	const struct source *s = NULL;
+	enum fl_result r;
+	p[np++] = i;
+	while (np < RW_MAX_STEPS && j + 2 < b && is_op(&t[j + 1], ".") && is_ident(&t[j + 2]))
+		p[np++] = j += 2;
+	bool star = j + 2 < b && is_op(&t[j + 1], ".") && is_op(&t[j + 2], "*");
+	if (!star && j + 1 < b && is_op(&t[j + 1], "("))
+		return fail_at(w, &t[i], FL_INVALID, "Qualified function names are not supported");
+	int left = np - (star ? 0 : 1);  /* parts that may be a qualifier */
+	if (left >= 3 && strcmp(t[p[0]].name, "awsdatacatalog") == 0 &&
+	    (s = find_src(w, i, t[p[1]].name, t[p[2]].name)))
+		q = 3;
+	else if (left >= 2 && (s = find_src(w, i, t[p[0]].name, t[p[1]].name)))
+		q = 2;
+	else if (left >= 1 && (s = find_src(w, i, NULL, t[p[0]].name)))
+		q = 1;
+	const struct fl_sql_column *col = NULL;
+	if (!star)
+		col = q ? src_col(w, s, t[p[q]].name) : find_col(w, i, t[p[q]].name);
+	if (col)
+		return column(w, i, p[q], s, q, col, b, ip);
+	for (int x = q; x < np; x++)   /* (alias).f is f(alias) in PostgreSQL */
+		if ((r = check_func(w, &t[p[x]])) != FL_OK)
+			return r;
+	sep(w, &t[i], '"');
+	if (star && q == np) {
+		put_qual(w, s, q);
+	} else {
+		put_qual(w, s, q);
+		for (int x = q; x < np; x++) {
+			if (x > q)
+				put(w, ".", 1);
+			put_name(w, t[p[x]].name);
+		}
+		if (star)
+			put(w, ".", 1);
+	}
+	if (star)
+		put(w, "*", 1);
+	*ip = star ? j + 3 : j + 1;
+	return FL_OK;
+}
+
+/* A typed literal: DATE '...', TIMESTAMP '...', DECIMAL '...' ... */
+static enum fl_result typed_literal(struct rw *w, int i, int *ip)
+{
+	struct tok *k = &w->t[i], *s = &w->t[i + 1];
+	char pg[96];
+	const char *try;
+	bool param;
+	if (word_in(" decimal numeric ", k->name))
+		snprintf(pg, sizeof pg, "numeric");
+	else if (!scalar_type(k->name, true, pg, sizeof pg, &try, &param) ||
+		 strcmp(k->name, "string") == 0)
+		return fail_at(w, k, FL_INVALID, "Unknown type: %s", k->name);
+	sep(w, k, pg[0]);
+	putf(w, "%s ", pg);
+	put_string(w, (struct span){ s->text + 1, s->len - 2 }, true);
+	*ip = i + 2;
+	return FL_OK;
+}
+
+static enum fl_result ident(struct rw *w, int i, int b, int *ip)
+{
+	struct tok *t = w->t, *k = &t[i];
+	const struct tok *nx = i + 1 < b ? &t[i + 1] : &t[w->n];
+	const struct tok *nx2 = i + 2 < b ? &t[i + 2] : &t[w->n];
+	int kw = 0;
+	if (k->role == R_TABLE) {
+		const struct source *s = &w->src[k->src];
+		sep(w, k, '"');
+		put_name(w, s->db);
+		put(w, ".", 1);
+		put_name(w, s->tbl);
+		for (i++; i < b && t[i].role == R_SKIP; i++)
+			;
+		*ip = i;
+		return FL_OK;
+	}
+	if (k->role == R_ALIAS) {
+		sep(w, k, '"');
+		put_name(w, k->name);
+		*ip = i + 1;
+		return FL_OK;
+	}
+	if (k->kind == TK_IDENT) {
+		if (word_of(k, REFUSED))
+			return refused(w, k);
+		if (is_word(k, "for") && word_of(nx, " update share no key "))
+			return fail_at(w, k, FL_INVALID, "FOR UPDATE and FOR SHARE are not allowed");
+		if (word_of(k, " cast try_cast ") && is_op(nx, "("))
+			return cast(w, i, ip);
+		if (is_word(k, "extract") && is_op(nx, "("))
+			return extract(w, i, ip);
+		if (is_word(k, "interval") && (nx->kind == TK_STRING ||
+		    ((is_op(nx, "-") || is_op(nx, "+")) && nx2->kind == TK_STRING)))
+			return interval(w, i, b, ip);
+		if (is_word(k, "values"))
+			return values(w, i, b, ip);
+		if (is_word(k, "array") && is_op(nx, "[") && nx->match + 1 < b &&
+		    is_op(&t[nx->match + 1], "[")) {
+			sep(w, k, '(');
+			put(w, "(", 1);
+			put(w, k->text, k->len);
+			enum fl_result r = emit(w, i + 1, nx->match + 1);
+			put(w, ")", 1);
+			*ip = nx->match + 1;
+			return r;
+		}
+		if (is_word(k, "at") && is_word(nx, "time") && is_word(nx2, "zone"))
+			kw = 3;
+		else if ((is_word(k, "nulls") && word_of(nx, " first last ")) ||
+			 (is_word(k, "fetch") && word_of(nx, " first next ")))
+			kw = 2;
+		else if (is_kw(k))
+			kw = 1;
+		for (int x = 0; x < kw; x++)
+			put_raw(w, &t[i + x]);
+		if (kw) {
+			*ip = i + kw;
+			return FL_OK;
+		}
+	}
+	if (nx->kind == TK_STRING)
+		return typed_literal(w, i, ip);
+	if (is_op(nx, "("))
+		return call(w, i, b, ip);
+	return chain(w, i, b, ip);
+}
+
+static enum fl_result emit_one(struct rw *w, int i, int b, int *ip)
+{
+	struct tok *k = &w->t[i];
+	*ip = i + 1;
+	switch (k->kind) {
+	case TK_IDENT:
+	case TK_QIDENT:
+		return ident(w, i, b, ip);
+	case TK_BINARY:
+		sep(w, k, '\'');
+		putf(w, "E'\\\\x%s'::bytea", k->name);
+		return FL_OK;
+	case TK_NUMBER:
+		if (memchr(k->text, 'e', k->len) || memchr(k->text, 'E', k->len)) {
+			sep(w, k, 'C');
+			puts_(w, "CAST(");
+			put(w, k->text, k->len);
+			puts_(w, " AS double precision)");
+			return FL_OK;
+		}
+		put_raw(w, k);
+		return FL_OK;
+	case TK_OP:
+		put_raw(w, k);
+		if (k->gen)
+			putf(w, " AS \"fl_subquery_%d\"", k->gen);
+		return FL_OK;
+	case TK_STRING:
+		sep(w, k, '\'');
+		put_string(w, (struct span){ k->text + 1, k->len - 2 }, true);
+		return FL_OK;
+	case TK_END:
+		break;
+	}
+	return FL_OK;
+}
+
+static enum fl_result emit(struct rw *w, int a, int b)
+{
+	enum fl_result r = FL_OK;
+	for (int i = a; i < b && r == FL_OK; )
+		r = emit_one(w, i, b, &i);
+	return r;
+}
+
+/* ---- entry points ---- */
+
+enum fl_result fl_sql_rewrite(const char *sql, const struct fl_sql_catalog *cat,
+			      struct fl_sql_rewrite *out, struct fl_error *err)
+{
+	struct rw *w = NULL;
+	enum fl_result r;
+	size_t chars = 0;
+	out->ntables = 0;
+	fl_buf_init(&out->sql, RW_OUT_MAX);
+	if (!sql || !cat || !cat->table)
+		return fl_error_set(err, FL_INTERNAL, "No query or no catalog");
+	for (const char *p = sql; *p; p++)
+		chars += ((unsigned char)*p & 0xc0) != 0x80;
+	if (chars > FL_SQL_MAX_LEN)
+		return fl_error_set(err, FL_TOO_LARGE, "Query string is longer than %d characters",
+				    FL_SQL_MAX_LEN);
+	w = calloc(1, sizeof *w);
+	if (w) {
+		w->src = calloc(RW_MAX_SOURCES, sizeof *w->src);
+		w->arena = malloc(2 * strlen(sql) + 2);
+	}
+	if (!w || !w->src || !w->arena) {
+		r = fl_error_set(err, FL_INTERNAL, "Out of memory");
+		goto done;
+	}
+	w->cat = cat;
+	w->default_db = cat->default_db && cat->default_db[0] ? cat->default_db : "default";
+	w->out = out;
+	w->b = &out->sql;
+	w->err = err;
+	if ((r = lex(w, sql)) != FL_OK)
+		goto done;
+	w->n--;   /* the TK_END stays as the sentinel t[n] */
+	if ((r = statement(w)) != FL_OK || (r = match_groups(w)) != FL_OK ||
+	    (r = scan(w, 0, w->n, true)) != FL_OK || (r = emit(w, 0, w->n)) != FL_OK)
+		goto done;
+	if (w->berr != FL_OK)
+		r = fl_error_set(err, w->berr, w->berr == FL_TOO_LARGE ?
+				 "The rewritten query is longer than %zu bytes" : "Out of memory",
+				 (size_t)RW_OUT_MAX);
+done:
+	if (r != FL_OK) {
+		fl_buf_reset(&out->sql);
+		out->ntables = 0;
+	}
+	if (w) {
+		free(w->t);
+		free(w->arena);
+		free(w->src);
+		free(w);
+	}
+	return r;
+}
+
+void fl_sql_rewrite_free(struct fl_sql_rewrite *out)
+{
+	if (!out)
+		return;
+	fl_buf_free(&out->sql);
+	out->ntables = 0;
+}
