@@ -404,7 +404,7 @@ static enum fl_result migrate(PGconn *c, struct fl_error *err)
 	for (unsigned i = 0; i < fl_migration_count; i++) {
 		if (applied(done, fl_migrations[i].name))
 			continue;
-		struct fl_error e = { FL_OK, "" };
+		struct fl_error e = { 0 };
 		if ((r = apply(c, &fl_migrations[i], &e)) != FL_OK) {
 			fl_error_set(err, r, "migration %s failed: %s", fl_migrations[i].name,
 				     e.msg);

@@ -87,7 +87,7 @@ static bool process_alive(pid_t pid)
 
 static void start_pg(const char *what)
 {
-	struct fl_error err = { FL_OK, "" };
+	struct fl_error err = { 0 };
 	double t0 = now_s();
 	enum fl_result r = fl_pgembed_start(pgdir, &pg, conninfo, sizeof conninfo, &err);
 	if (r != FL_OK)
@@ -127,7 +127,7 @@ static void query1(struct fl_db *d, const char *sql, char *out, size_t n)
 {
 	PGconn *c;
 	PGresult *res;
-	struct fl_error err = { FL_OK, "" };
+	struct fl_error err = { 0 };
 	assert_int_equal(fl_db_acquire(d, &c, &err), FL_OK);
 	if (fl_db_exec(c, sql, 0, NULL, &res, &err) != FL_OK)
 		fail_msg("%s: %s", sql, err.msg);
