@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "db.h"
@@ -714,6 +715,22 @@ static bool listed(const char *name, const char *const *names, size_t n)
 	return false;
 }
 
+/* Whether the table of spec is read by position (classification csv):
+ * its new columns are then appended in the order observed. */
+static bool positional(const json_t *spec)
+{
+	const json_t *where[] = {
+		json_object_get(spec, "Parameters"),
+		json_object_get(json_object_get(spec, "StorageDescriptor"), "Parameters"),
+	};
+	for (size_t i = 0; i < 2; i++) {
+		const char *cls = json_string_value(json_object_get(where[i], "classification"));
+		if (cls)
+			return strcasecmp(cls, "csv") == 0;
+	}
+	return false;
+}
+
 /* Merges observed into spec (the table's document, changed in place);
  * *changed says whether it changed. */
 static enum fl_result merge_spec(json_t *spec, const struct fl_schema *observed,
@@ -740,6 +757,8 @@ static enum fl_result merge_spec(json_t *spec, const struct fl_schema *observed,
 	json_decref(empty);
 	if (r != FL_OK)
 		goto out;
+	if (positional(spec))
+		fl_schema_set_positional(cur);
 	/* The observed columns less the partition keys. */
 	seen_cols = fl_schema_to_columns(observed, keys, nkeys);
 	if (!sd || !seen_cols) {

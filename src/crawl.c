@@ -18,34 +18,38 @@
  *    so the files of one partition folder are adjacent: a partition is
  *    the run of its table's files that share a folder.  Hidden files and
  *    folders (".x", "_x", as Hadoop hides them) and the target's
- *    Exclusions (globs relative to the prefix: '*' and '?' stay inside a
- *    folder, '**' crosses folders, [a-z], {a,b}) are not crawled.
+ *    Exclusions (globs relative to the prefix, glob.h: '*' and '?' stay
+ *    inside a folder, '**' crosses folders, [a-z], {a,b}) are not crawled.
  *
- * 2. Reading (FL_CRAWL_THREADS workers sharing one atomic cursor over the
- *    files).  A worker reads an object whole (storage gets at most
+ * 2. Reading (FL_CRAWL_THREADS workers sharing one atomic cursor over
+ *    the files).  A worker reads an object whole (storage gets at most
  *    CRAWL_MAX_OBJECT bytes; larger ones are skipped), inflates gzip (by
  *    magic bytes; multi-member) chunk by chunk into a buffer of at most
  *    CRAWL_MAX_RECORD + CRAWL_CHUNK bytes and hands complete records to
  *    the reader of the table's format: NDJSON lines to the worker's own
  *    fl_infer of that table, CSV records (RFC 4180: quotes, "" escapes,
- *    CRLF, newlines inside quotes) to fl_schema_observe_text, column names
- *    from the header line.  The first file of a table that a worker
- *    reaches "ensures" the table (under the table's mutex, in its own
- *    committed statement so that no file's transaction waits on another):
- *    an existing table keeps its format and keys (files that disagree are
- *    skipped), a new one is created.  Each file is then registered in one
- *    transaction of the worker's own connection: its partition (once per
- *    partition per crawl) and its object row (kind "crawled").  Those
- *    transactions commit with synchronous_commit off: a crawl that a
- *    crash cut short is simply run again, and every write is idempotent.
- *    Workers poll the stop flag between files.
+ *    CRLF, newlines inside quotes; split by csv.h) to
+ *    fl_schema_observe_text, column names from the header line.  The
+ *    first file of a table that a worker reaches "ensures" the table
+ *    (under the table's mutex, in its own committed statement so that no
+ *    file's transaction waits on another): an existing table keeps its
+ *    format and keys (files that disagree are skipped), a new one is
+ *    created.  Each file is then registered in one transaction of the
+ *    worker's own connection: its partition (once per partition per
+ *    crawl) and its object row (kind "crawled").  Those transactions
+ *    commit with synchronous_commit off: a crawl that a crash cut short
+ *    is simply run again, and every write is idempotent.  Workers poll
+ *    the stop flag between files.
  *
  * 3. Merging (the calling thread).  Per table, the schemas that the
  *    workers learnt are merged and written with one
  *    fl_catalog_merge_schema, unless the crawler's SchemaChangePolicy
  *    says LOG for a table that existed.  CSV columns keep the header's
- *    order.  The outcome counters come from the tables' version_id and
- *    partition counts before and after.
+ *    order: a CSV table is read by position, so its schemas are
+ *    positional (schema.h) from the file up to the catalog, which appends
+ *    a CSV table's new columns in that order too.  The outcome counters
+ *    come from the tables' version_id and partition counts before and
+ *    after.
  *
  * No thread holds two pool connections at once, so crawls cannot starve
  * the pool into a deadlock.
@@ -65,7 +69,9 @@
 #include "buf.h"
 #include "catalog.h"
 #include "crawler.h"
+#include "csv.h"
 #include "db.h"
+#include "glob.h"
 #include "log.h"
 #include "schema.h"
 #include "server.h"
@@ -74,8 +80,6 @@
 #define CRAWL_MAX_OBJECT ((size_t)2 << 30)  /* bigger objects are skipped */
 #define CRAWL_CHUNK ((size_t)1 << 20)       /* inflated bytes read at once */
 #define CRAWL_MAX_RECORD ((size_t)64 << 20) /* a longer line is a bad record */
-#define CRAWL_MAX_GLOB 1024
-#define CRAWL_GLOB_BUDGET 100000L
 #define CRAWL_MAX_SEGMENTS 64
 #define CRAWL_NONE SIZE_MAX
 
@@ -192,110 +196,6 @@ static int ext_format(const char *key)
 	return FMT_UNKNOWN;
 }
 
-/* ---- globs (Exclusions) ----------------------------------------------------- */
-
-static bool glob_class(const char **pp, char c, bool *ok)
-{
-	const char *p = *pp + 1;
-	bool neg = *p == '!' || *p == '^', hit = false;
-	if (neg)
-		p++;
-	for (bool first = true; *p && (first || *p != ']'); first = false) {
-		char lo = *p, hi = lo;
-		if (p[1] == '-' && p[2] && p[2] != ']') {
-			hi = p[2];
-			p += 3;
-		} else {
-			p++;
-		}
-		if (c >= lo && c <= hi)
-			hit = true;
-	}
-	if (*p != ']') {
-		*ok = false;
-		return false;
-	}
-	*pp = p + 1;
-	*ok = true;
-	return hit != neg;
-}
-
-/* budget bounds the work of a pattern that backtracks a lot ("*a*a*a*b"):
- * past it the pattern does not match. */
-static bool glob_match(const char *p, const char *s, long *budget)
-{
-	while (*p) {
-		if (--*budget < 0)
-			return false;
-		switch (*p) {
-		case '*': {
-			bool any = p[1] == '*';
-			const char *rest = p + (any ? 2 : 1);
-			for (const char *t = s;; t++) {
-				if (glob_match(rest, t, budget))
-					return true;
-				if (!*t || (!any && *t == '/'))
-					return false;
-			}
-		}
-		case '?':
-			if (!*s || *s == '/')
-				return false;
-			p++;
-			s++;
-			break;
-		case '[': {
-			bool ok;
-			if (!*s || *s == '/')
-				return false;
-			bool hit = glob_class(&p, *s, &ok);
-			if (!ok) {
-				if (*s != '[')
-					return false;
-				p++;
-			} else if (!hit) {
-				return false;
-			}
-			s++;
-			break;
-		}
-		case '{': {
-			/* Each alternative, followed by what comes after the '}'. */
-			const char *end = p + 1;
-			int nest = 0;
-			for (; *end && (nest || *end != '}'); end++)
-				nest += *end == '{' ? 1 : *end == '}' ? -1 : 0;
-			if (!*end)
-				goto literal;
-			const char *alt = p + 1;
-			for (;;) {
-				const char *q = alt;
-				for (nest = 0; q < end && (nest || *q != ','); q++)
-					nest += *q == '{' ? 1 : *q == '}' ? -1 : 0;
-				char buf[CRAWL_MAX_GLOB + 1];
-				int k = snprintf(buf, sizeof buf, "%.*s%s", (int)(q - alt), alt, end + 1);
-				if (k > 0 && (size_t)k < sizeof buf && glob_match(buf, s, budget))
-					return true;
-				if (q >= end)
-					return false;
-				alt = q + 1;
-			}
-		}
-		case '\\':
-			if (p[1])
-				p++;
-			/* fall through */
-		default:
-literal:
-			if (*p != *s)
-				return false;
-			p++;
-			s++;
-		}
-	}
-	return *s == '\0';
-}
-
 /* ---- listing ------------------------------------------------------------------ */
 
 struct listing {
@@ -389,9 +289,7 @@ static bool excluded(const struct listing *ls, const char *rel)
 	size_t i;
 	json_t *pat;
 	json_array_foreach(ls->exclusions, i, pat) {
-		const char *p = json_string_value(pat);
-		long budget = CRAWL_GLOB_BUDGET;
-		if (p && strlen(p) <= CRAWL_MAX_GLOB && glob_match(p, rel, &budget))
+		if (fl_glob_match(json_string_value(pat), rel))
 			return true;
 	}
 	return false;
@@ -732,48 +630,12 @@ static int sniff(const char *p, size_t n)
 
 /* ---- CSV ---------------------------------------------------------------------- */
 
-/* One cell of a complete record at *pos (before end), unescaped into out
- * when quoted; *pos moves past its separator. */
-static void csv_cell(struct csv *cv, const char *rec, size_t end, size_t *pos,
-		     const char **cell, size_t *n)
+/* The column names of the header record rec (csv.h splits it). */
+static enum fl_result csv_header(struct csv *cv, struct fl_csv_record *rec)
 {
-	size_t i = *pos;
-	if (i < end && rec[i] == '"') {
-		fl_buf_reset(&cv->cell);
-		i++;
-		for (;;) {
-			const char *q = memchr(rec + i, '"', end - i);
-			size_t stop = q ? (size_t)(q - rec) : end;
-			if (fl_buf_add(&cv->cell, rec + i, stop - i) != FL_OK)
-				break;
-			i = stop + 1;
-			if (!q || i >= end || rec[i] != '"')
-				break;
-			if (fl_buf_addc(&cv->cell, '"') != FL_OK)
-				break;
-			i++;
-		}
-		while (i < end && rec[i] != ',')
-			i++; /* bytes after the closing quote: ignored */
-		*cell = cv->cell.data ? cv->cell.data : "";
-		*n = cv->cell.len;
-	} else {
-		const char *comma = memchr(rec + i, ',', end - i);
-		size_t stop = comma ? (size_t)(comma - rec) : end;
-		*cell = rec + i;
-		*n = stop - i;
-		i = stop;
-	}
-	*pos = i < end ? i + 1 : end + 1;
-}
-
-static enum fl_result csv_header(struct csv *cv, const char *rec, size_t end)
-{
-	size_t pos = 0, cap = 0;
-	while (pos <= end && cv->ncols < FL_SCHEMA_MAX_COLUMNS) {
-		const char *cell;
-		size_t n;
-		csv_cell(cv, rec, end, &pos, &cell, &n);
+	size_t cap = 0, n;
+	const char *cell;
+	while (cv->ncols < FL_SCHEMA_MAX_COLUMNS && fl_csv_next_cell(rec, &cell, &n)) {
 		if (!grow((void **)&cv->cols, &cap, cv->ncols, sizeof *cv->cols))
 			return FL_INTERNAL;
 		char *name = cv->cols[cv->ncols];
@@ -794,19 +656,16 @@ static enum fl_result csv_header(struct csv *cv, const char *rec, size_t end)
 	return FL_OK;
 }
 
-static enum fl_result csv_record(struct csv *cv, const char *rec, size_t end)
+static enum fl_result csv_record(struct csv *cv, const char *data, size_t len)
 {
-	if (end && rec[end - 1] == '\r')
-		end--;
-	if (end == 0)
+	struct fl_csv_record rec;
+	const char *cell;
+	size_t n;
+	if (!fl_csv_record_start(&rec, data, len, &cv->cell))
 		return FL_OK; /* blank line */
 	if (!cv->header_done)
-		return csv_header(cv, rec, end);
-	size_t pos = 0;
-	for (size_t col = 0; col < cv->ncols && pos <= end; col++) {
-		const char *cell;
-		size_t n;
-		csv_cell(cv, rec, end, &pos, &cell, &n);
+		return csv_header(cv, &rec);
+	for (size_t col = 0; col < cv->ncols && fl_csv_next_cell(&rec, &cell, &n); col++) {
 		enum fl_result r = fl_schema_observe_text(cv->file, cv->cols[col], cell, n);
 		if (r != FL_OK && r != FL_INVALID)
 			return r;
@@ -820,18 +679,11 @@ static size_t csv_feed(struct worker *w, const char *data, size_t len, bool fina
 	struct csv *cv = &w->csv;
 	size_t pos = 0;
 	while (pos < len && w->feed_r == FL_OK) {
-		bool quoted = false;
-		size_t i = pos, end = CRAWL_NONE;
-		for (; i < len; i++) {
-			char ch = data[i];
-			if (ch == '"')
-				quoted = !quoted;
-			else if (ch == '\n' && !quoted) {
-				end = i;
-				break;
-			}
-		}
-		if (end == CRAWL_NONE) {
+		bool quoted;
+		size_t end = fl_csv_record_end(data + pos, len - pos, &quoted);
+		if (end != FL_CSV_NONE) {
+			end += pos;
+		} else {
 			if (!final)
 				return pos;
 			if (quoted) {
@@ -869,7 +721,7 @@ static enum fl_result csv_finish(struct worker *w, size_t table)
 	struct fl_error err;
 	if ((r = fl_schema_from_columns(cols, &fs, &err)) != FL_OK)
 		goto out;
-	if (!w->csvs[table] && !(w->csvs[table] = fl_schema_new())) {
+	if (!w->csvs[table] && !(w->csvs[table] = fl_schema_new_positional())) {
 		r = FL_INTERNAL;
 		goto out;
 	}
@@ -1177,7 +1029,8 @@ static enum fl_result merge_tables(struct crawl *c, struct worker *w, size_t nw,
 		struct table *tb = c->tables[t];
 		if (!tb->ensured)
 			continue;
-		struct fl_schema *s = fl_schema_new();
+		struct fl_schema *s = tb->fmt == FL_FORMAT_CSV ? fl_schema_new_positional()
+							       : fl_schema_new();
 		if (!s) {
 			r = fl_error_set(err, FL_INTERNAL, "out of memory");
 			break;

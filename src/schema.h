@@ -25,7 +25,9 @@
  *     so the table can map it (SerDe parameter "mapping.<name>" = key).
  *   - Order: the enriched common fields first, in this order when present:
  *     event_uuid, event_name, event_type, event_subtype, created_at,
- *     created_datetime; then the others in order of first sight.
+ *     created_datetime; then the others in order of first sight.  A
+ *     positional schema (for tables read by position: CSV) keeps every
+ *     column in order of first sight, common fields included.
  *
  * Limits: at most FL_SCHEMA_MAX_COLUMNS top-level columns, nesting depth
  * FL_SCHEMA_MAX_DEPTH, type strings of FL_SCHEMA_MAX_TYPE_LEN bytes (Glue's
@@ -54,6 +56,13 @@ struct fl_schema;
 
 struct fl_schema *fl_schema_new(void);          /* NULL on ENOMEM */
 void fl_schema_free(struct fl_schema *s);       /* NULL is fine */
+/* A positional schema: observing and merging into it append the columns
+ * it lacks in first-seen order (a merge: in the order of its source),
+ * never moving the common fields ahead.  new_positional: NULL on ENOMEM;
+ * set_positional makes s (e.g. from fl_schema_from_columns) positional
+ * from now on (NULL is fine). */
+struct fl_schema *fl_schema_new_positional(void);
+void fl_schema_set_positional(struct fl_schema *s);
 size_t fl_schema_count(const struct fl_schema *s);
 
 /* Column i (in the fixed order above): name, Glue type string (borrowed,
@@ -74,7 +83,8 @@ enum fl_result fl_schema_observe_text(struct fl_schema *s, const char *name,
 				      const char *text, size_t len) FL_MUST_USE;
 
 /* Merges from into into (columns of from that into lacks are added at
- * their place in the order).  *changed (may be NULL) says whether into
+ * their place in the order; appended when into is positional or from
+ * fl_schema_from_columns).  *changed (may be NULL) says whether into
  * changed. */
 enum fl_result fl_schema_merge(struct fl_schema *into, const struct fl_schema *from,
 			       bool *changed) FL_MUST_USE;

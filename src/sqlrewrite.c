@@ -2,12 +2,12 @@
  * sqlrewrite.c - Athena (Trino) SQL to the PostgreSQL SQL that runs it.
  *
  * DESIGN
- * The text is cut into tokens by Trino's lexical rules ('strings' with ''
- * escapes, "identifiers" with "" escapes, -- and non-nesting block
- * comments, numbers, a closed set of operators).  Comments and white space
- * are not tokens, so nothing can hide in them, and whatever Trino's lexer
- * does not know but PostgreSQL's does (::, $, E'', U&'', ?, backslashes)
- * is refused before PostgreSQL could give it a meaning.
+ * The text is cut into tokens by Trino's lexical rules (sqllex.c):
+ * comments and white space are not tokens, so nothing can hide in them,
+ * and whatever Trino's lexer does not know but PostgreSQL's does (::, $,
+ * E'', U&'', ?, backslashes) is refused before PostgreSQL could give it a
+ * meaning.  Here the statement is checked to be one query, and its
+ * brackets are paired.
  *
  * Two walks over the tokens follow.  The analysis finds the relations:
  * WITH names with their scope, and every FROM/JOIN item.  A table name is
@@ -17,9 +17,10 @@
  * by token: table names as "db"."tbl", other names quoted in lower case,
  * keywords and function names as written, struct dereferences (resolved
  * through the sources to a jsonb column and its Glue type) as ->/->>
- * chains cast to the field's type, CAST and TRY_CAST with mapped types,
- * strings holding a backslash as E'' (so that their meaning does not hang
- * on standard_conforming_strings).  A query is rewritten whole or refused.
+ * chains cast to the field's type (Glue type strings are read in place by
+ * gluetype.c), CAST and TRY_CAST with mapped types, strings holding a
+ * backslash as E'' (so that their meaning does not hang on
+ * standard_conforming_strings).  A query is rewritten whole or refused.
  *
  * Security rests on allow-lists where it can: the statement starts with
  * SELECT, WITH or VALUES; every WITH body is a query; every FROM item is a
@@ -36,13 +37,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#define RW_MAX_DEPTH 100         /* nesting of ( and [ */
+#include "gluetype.h"
+#include "sqllex.h"
+
 #define RW_MAX_SOURCES 1024      /* FROM items, WITH references included */
 #define RW_MAX_CTES 256
 #define RW_MAX_STEPS 32          /* parts of a dotted name, struct path */
-#define RW_MAX_TYPE_DEPTH 64     /* nesting of a Glue type string */
 #define RW_OUT_MAX (8 * (size_t)FL_SQL_MAX_LEN)
 
 /* Words written as they are: the SELECT grammar's keywords.  Any other
@@ -84,20 +85,10 @@ static const char NAME_DENY[] = " information_schema ctid xmin xmax cmin cmax ta
 static const char UNITS[] = " year month day hour minute second ";
 static const char SETOPS[] = " union intersect except ";
 
-enum tk { TK_END, TK_IDENT, TK_QIDENT, TK_STRING, TK_NUMBER, TK_BINARY, TK_OP };
+/* What the analysis notes in a token's role (sqllex.h leaves it 0); src
+ * of an R_TABLE token is its source; gen of the ) of an unnamed subquery
+ * is its made-up alias. */
 enum role { R_NONE, R_TABLE, R_SKIP, R_ALIAS };
-
-struct tok {
-	enum tk kind;
-	enum role role;      /* set by the analysis */
-	const char *text;    /* in the query text */
-	unsigned len, line, col;
-	bool space;          /* white space or a comment came before it */
-	const char *name;    /* identifiers: unescaped, lower case; X'': hex */
-	int match;           /* ( [ ) ]: index of the other one */
-	int src;             /* R_TABLE: its source */
-	int gen;             /* ) of an unnamed subquery: its made-up alias */
-};
 
 enum src_kind { S_TABLE, S_DERIVED };
 
@@ -119,10 +110,9 @@ struct cte {
 };
 
 struct rw {
-	struct tok *t;
-	int n, cap;          /* t[n] is a TK_END sentinel */
-	char *arena;         /* identifier names */
-	size_t arena_len;
+	struct fl_sql_lex lx;   /* the tokens */
+	struct fl_sql_tok *t;   /* lx.t; t[n] is a FL_SQL_TK_END sentinel */
+	int n;
 	struct source *src;
 	int nsrc;
 	struct cte ctes[RW_MAX_CTES];
@@ -161,39 +151,39 @@ static bool prefix_in(const char *list, const char *w)
 	return false;
 }
 
-static bool is_op(const struct tok *k, const char *op)
+static bool is_op(const struct fl_sql_tok *k, const char *op)
 {
 	size_t n = strlen(op);
-	return k->kind == TK_OP && k->len == n && memcmp(k->text, op, n) == 0;
+	return k->kind == FL_SQL_TK_OP && k->len == n && memcmp(k->text, op, n) == 0;
 }
 
-static bool is_word(const struct tok *k, const char *w)
+static bool is_word(const struct fl_sql_tok *k, const char *w)
 {
-	return k->kind == TK_IDENT && strcmp(k->name, w) == 0;
+	return k->kind == FL_SQL_TK_IDENT && strcmp(k->name, w) == 0;
 }
 
-static bool word_of(const struct tok *k, const char *list)
+static bool word_of(const struct fl_sql_tok *k, const char *list)
 {
-	return k->kind == TK_IDENT && word_in(list, k->name);
+	return k->kind == FL_SQL_TK_IDENT && word_in(list, k->name);
 }
 
-static bool is_ident(const struct tok *k)
+static bool is_ident(const struct fl_sql_tok *k)
 {
-	return k->kind == TK_IDENT || k->kind == TK_QIDENT;
+	return k->kind == FL_SQL_TK_IDENT || k->kind == FL_SQL_TK_QIDENT;
 }
 
-static bool is_kw(const struct tok *k)
+static bool is_kw(const struct fl_sql_tok *k)
 {
 	return word_of(k, KEYWORDS) || word_of(k, REFUSED);
 }
 
 /* An identifier that can name something (not a keyword). */
-static bool is_name(const struct tok *k)
+static bool is_name(const struct fl_sql_tok *k)
 {
-	return k->kind == TK_QIDENT || (k->kind == TK_IDENT && !is_kw(k));
+	return k->kind == FL_SQL_TK_QIDENT || (k->kind == FL_SQL_TK_IDENT && !is_kw(k));
 }
 
-static bool query_word(const struct tok *k)
+static bool query_word(const struct fl_sql_tok *k)
 {
 	return word_of(k, " select with values ");
 }
@@ -208,20 +198,19 @@ static void upper(const char *s, char *out, size_t n)
 
 /* ---- errors ---- */
 
-static enum fl_result fail_at(struct rw *w, const struct tok *k, enum fl_result code,
+static enum fl_result fail_at(struct rw *w, const struct fl_sql_tok *k, enum fl_result code,
 			      const char *fmt, ...) FL_PRINTF(4, 5);
-static enum fl_result fail_at(struct rw *w, const struct tok *k, enum fl_result code,
+static enum fl_result fail_at(struct rw *w, const struct fl_sql_tok *k, enum fl_result code,
 			      const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	enum fl_result r = fl_sql_tok_verror(w->err, k, code, fmt, ap);
 	va_end(ap);
-	return fl_error_set(w->err, code, "%s at line %u, column %u", msg, k->line, k->col);
+	return r;
 }
 
-static enum fl_result refused(struct rw *w, const struct tok *k)
+static enum fl_result refused(struct rw *w, const struct fl_sql_tok *k)
 {
 	char up[32];
 	if (is_word(k, "into"))
@@ -231,7 +220,7 @@ static enum fl_result refused(struct rw *w, const struct tok *k)
 		       "VALUES queries are run", up);
 }
 
-static enum fl_result check_name_of(struct rw *w, const struct tok *k, const char *name)
+static enum fl_result check_name_of(struct rw *w, const struct fl_sql_tok *k, const char *name)
 {
 	if (prefix_in(NAME_DENY_PREFIX, name) || word_in(NAME_DENY, name))
 		return fail_at(w, k, FL_INVALID, "Name '%s' is not allowed: system schemas, tables, "
@@ -240,241 +229,18 @@ static enum fl_result check_name_of(struct rw *w, const struct tok *k, const cha
 	return FL_OK;
 }
 
-static enum fl_result check_name(struct rw *w, const struct tok *k)
+static enum fl_result check_name(struct rw *w, const struct fl_sql_tok *k)
 {
 	return is_ident(k) ? check_name_of(w, k, k->name) : FL_OK;
 }
 
 /* A name that may not be called: check_name's, and FUNC_DENY*. */
-static enum fl_result check_func(struct rw *w, const struct tok *k)
+static enum fl_result check_func(struct rw *w, const struct fl_sql_tok *k)
 {
 	enum fl_result r = check_name(w, k);
 	if (r == FL_OK && (prefix_in(FUNC_DENY_PREFIX, k->name) || word_in(FUNC_DENY, k->name)))
 		r = fail_at(w, k, FL_INVALID, "Function %s is not allowed", k->name);
 	return r;
-}
-
-/* ---- the lexer ---- */
-
-static enum fl_result add_tok(struct rw *w, const struct tok *k)
-{
-	if (w->n == w->cap) {
-		int cap = w->cap ? w->cap * 2 : 256;
-		struct tok *t = realloc(w->t, (size_t)cap * sizeof *t);
-		if (!t)
-			return fl_error_set(w->err, FL_INTERNAL, "Out of memory");
-		w->t = t;
-		w->cap = cap;
-	}
-	w->t[w->n++] = *k;
-	return FL_OK;
-}
-
-/* The end of a quoted token starting at s[i] (doubled quotes escape), or 0. */
-static size_t quoted_end(const char *s, size_t i, char q)
-{
-	for (size_t j = i + 1; s[j]; j++)
-		if (s[j] == q) {
-			if (s[j + 1] != q)
-				return j + 1;
-			j++;
-		}
-	return 0;
-}
-
-/* Copies n bytes of p into the arena, lower case, dropping doubled q. */
-static const char *arena_name(struct rw *w, const char *p, size_t n, char q)
-{
-	char *d = w->arena + w->arena_len, *o = d;
-	for (size_t i = 0; i < n; i++) {
-		*o++ = (char)tolower((unsigned char)p[i]);
-		if (q && p[i] == q)
-			i++;
-	}
-	*o++ = '\0';
-	w->arena_len += (size_t)(o - d);
-	return d;
-}
-
-static enum fl_result lex_word(struct rw *w, struct tok *k, const char *s, size_t i, size_t *end)
-{
-	size_t j = i;
-	while (isalnum((unsigned char)s[j]) || s[j] == '_')
-		j++;
-	k->kind = TK_IDENT;
-	k->name = arena_name(w, s + i, j - i, 0);
-	if (s[j] == '$')
-		return fail_at(w, k, FL_INVALID, "Dollar-quoted strings and $ parameters are not allowed");
-	if (strcmp(k->name, "u") == 0 && s[j] == '&')
-		return fail_at(w, k, FL_INVALID, "Unicode escape literals (U&'...') are not allowed");
-	if (s[j] == '\'' && word_in(" e b n ", k->name))
-		return fail_at(w, k, FL_INVALID, "PostgreSQL %s'...' string literals are not allowed",
-			       k->name[0] == 'e' ? "E" : k->name[0] == 'b' ? "B" : "N");
-	if (s[j] == '\'' && strcmp(k->name, "x") == 0) {
-		size_t e = quoted_end(s, j, '\'');
-		if (!e)
-			return fail_at(w, k, FL_INVALID, "Unterminated binary literal");
-		char *d = w->arena + w->arena_len, *o = d;
-		for (size_t x = j + 1; x + 1 < e; x++) {
-			unsigned char c = (unsigned char)s[x];
-			if (isspace(c))
-				continue;
-			if (!isxdigit(c))
-				return fail_at(w, k, FL_INVALID, "Binary literal can only contain "
-					       "hexadecimal digits");
-			*o++ = (char)tolower(c);
-		}
-		if ((o - d) % 2)
-			return fail_at(w, k, FL_INVALID, "Binary literal must contain an even number "
-				       "of digits");
-		*o++ = '\0';
-		w->arena_len += (size_t)(o - d);
-		k->kind = TK_BINARY;
-		k->name = d;
-		j = e;
-	}
-	*end = j;
-	return FL_OK;
-}
-
-static enum fl_result lex_number(struct rw *w, struct tok *k, const char *s, size_t i, size_t *end)
-{
-	size_t j = i;
-	while (isdigit((unsigned char)s[j]))
-		j++;
-	if (s[j] == '.')
-		for (j++; isdigit((unsigned char)s[j]); j++)
-			;
-	if (s[j] == 'e' || s[j] == 'E') {
-		size_t e = j + 1;
-		if (s[e] == '+' || s[e] == '-')
-			e++;
-		if (isdigit((unsigned char)s[e]))
-			for (j = e; isdigit((unsigned char)s[j]); j++)
-				;
-	}
-	if (isalnum((unsigned char)s[j]) || s[j] == '_' || s[j] == '.')
-		return fail_at(w, k, FL_INVALID, "Invalid number (identifiers must not start with "
-			       "a digit; surround the identifier with double quotes)");
-	k->kind = TK_NUMBER;
-	*end = j;
-	return FL_OK;
-}
-
-static enum fl_result lex_op(struct rw *w, struct tok *k, const char *s, size_t i, size_t *end)
-{
-	static const char *const two[] = { "<>", "!=", "<=", ">=", "||", "=>", "->", "::" };
-	char c = s[i];
-	k->kind = TK_OP;
-	for (size_t x = 0; x < sizeof two / sizeof two[0]; x++)
-		if (c == two[x][0] && s[i + 1] == two[x][1]) {
-			if (x == 6)
-				return fail_at(w, k, FL_INVALID, "Lambda expressions (->) are not supported");
-			if (x == 7)
-				return fail_at(w, k, FL_INVALID, "PostgreSQL casts (::) are not allowed; "
-					       "use CAST(x AS type)");
-			*end = i + 2;
-			return FL_OK;
-		}
-	if (c && strchr("+-*/%=<>()[],.;", c)) {
-		*end = i + 1;
-		return FL_OK;
-	}
-	if (c == '$')
-		return fail_at(w, k, FL_INVALID, "Dollar-quoted strings and $ parameters are not allowed");
-	if (c == '?')
-		return fail_at(w, k, FL_INVALID, "Query parameters (?) are not supported");
-	if (c == '`')
-		return fail_at(w, k, FL_INVALID, "Backquoted identifiers are not supported; use "
-			       "double quotes to quote identifiers");
-	if (isprint((unsigned char)c))
-		return fail_at(w, k, FL_INVALID, "Unexpected character '%c'", c);
-	return fail_at(w, k, FL_INVALID, "Unexpected character 0x%02x", (unsigned char)c);
-}
-
-static enum fl_result lex(struct rw *w, const char *s)
-{
-	size_t i = 0, bol = 0;
-	unsigned line = 1;
-	bool space = false;
-	enum fl_result r = FL_OK;
-	for (;;) {
-		unsigned char c = (unsigned char)s[i];
-		struct tok k = { .text = s + i, .line = line, .col = (unsigned)(i - bol + 1),
-				 .space = space, .match = -1, .src = -1 };
-		size_t j = i + 1;
-		bool token = true;
-		if (c == '\0') {
-			k.kind = TK_END;
-			return add_tok(w, &k);
-		} else if (strchr(" \t\n\r\f\v", c)) {
-			token = false;
-		} else if (c == '-' && s[i + 1] == '-') {
-			for (j = i + 2; s[j] && s[j] != '\n'; j++)
-				;
-			token = false;
-		} else if (c == '/' && s[i + 1] == '*') {
-			const char *e = strstr(s + i + 2, "*/");
-			if (!e)
-				return fail_at(w, &k, FL_INVALID, "Unterminated comment");
-			j = (size_t)(e - s) + 2;
-			token = false;
-		} else if (c == '\'') {
-			if (!(j = quoted_end(s, i, '\'')))
-				return fail_at(w, &k, FL_INVALID, "Unterminated string literal");
-			k.kind = TK_STRING;
-		} else if (c == '"') {
-			if (!(j = quoted_end(s, i, '"')))
-				return fail_at(w, &k, FL_INVALID, "Unterminated quoted identifier");
-			if (j == i + 2)
-				return fail_at(w, &k, FL_INVALID, "Zero-length delimited identifier not allowed");
-			k.kind = TK_QIDENT;
-			k.name = arena_name(w, s + i + 1, j - i - 2, '"');
-		} else if (isalpha(c) || c == '_') {
-			r = lex_word(w, &k, s, i, &j);
-		} else if (isdigit(c) || (c == '.' && isdigit((unsigned char)s[i + 1]))) {
-			r = lex_number(w, &k, s, i, &j);
-		} else {
-			r = lex_op(w, &k, s, i, &j);
-		}
-		if (r != FL_OK)
-			return r;
-		for (size_t x = i; x < j; x++)
-			if (s[x] == '\n') {
-				line++;
-				bol = x + 1;
-			}
-		if (token) {
-			k.len = (unsigned)(j - i);
-			if ((r = add_tok(w, &k)) != FL_OK)
-				return r;
-		}
-		space = !token;
-		i = j;
-	}
-}
-
-/* Pairs ( with ) and [ with ]; the depth is bounded. */
-static enum fl_result match_groups(struct rw *w)
-{
-	int stack[RW_MAX_DEPTH], d = 0;
-	for (int i = 0; i < w->n; i++) {
-		struct tok *k = &w->t[i];
-		if (is_op(k, "(") || is_op(k, "[")) {
-			if (d == RW_MAX_DEPTH)
-				return fail_at(w, k, FL_INVALID, "Query is nested too deeply");
-			stack[d++] = i;
-		} else if (is_op(k, ")") || is_op(k, "]")) {
-			if (d == 0 || w->t[stack[d - 1]].text[0] != (k->text[0] == ')' ? '(' : '['))
-				return fail_at(w, k, FL_INVALID, "Unbalanced '%c'", k->text[0]);
-			k->match = stack[--d];
-			w->t[k->match].match = i;
-		}
-	}
-	if (d > 0)
-		return fail_at(w, &w->t[stack[d - 1]], FL_INVALID, "Unclosed '%c'",
-			       w->t[stack[d - 1]].text[0]);
-	return FL_OK;
 }
 
 /* One statement, and a query: SELECT, WITH or VALUES. */
@@ -493,275 +259,14 @@ static enum fl_result statement(struct rw *w)
 	int f = 0;
 	while (f < w->n && is_op(&w->t[f], "("))
 		f++;
-	const struct tok *k = &w->t[f];
+	const struct fl_sql_tok *k = &w->t[f];
 	if (query_word(k))
 		return FL_OK;
-	if (k->kind != TK_IDENT)
+	if (k->kind != FL_SQL_TK_IDENT)
 		return fail_at(w, k, FL_INVALID, "A query must begin with SELECT, WITH or VALUES");
 	upper(k->name, up, sizeof up);
 	return fail_at(w, k, FL_INVALID, "%s statements are not allowed: only SELECT, WITH ... "
 		       "SELECT and VALUES queries are run", up);
-}
-
-/* ---- Glue type strings ---- */
-
-struct span {
-	const char *p;
-	size_t n;
-};
-
-enum gk { G_BAD, G_SCALAR, G_STRUCT, G_ARRAY, G_MAP };
-
-static struct span sp_trim(struct span s)
-{
-	while (s.n && isspace((unsigned char)s.p[0]))
-		s.p++, s.n--;
-	while (s.n && isspace((unsigned char)s.p[s.n - 1]))
-		s.n--;
-	return s;
-}
-
-/* The kind of type s; *in gets what is between its < >. */
-static enum gk gkind(struct span s, struct span *in)
-{
-	static const struct { const char *pre; enum gk k; } tab[] = {
-		{ "struct<", G_STRUCT }, { "array<", G_ARRAY }, { "map<", G_MAP },
-	};
-	s = sp_trim(s);
-	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
-		size_t n = strlen(tab[i].pre);
-		if (s.n > n && strncasecmp(s.p, tab[i].pre, n) == 0) {
-			if (s.p[s.n - 1] != '>')
-				return G_BAD;
-			in->p = s.p + n;
-			in->n = s.n - n - 1;
-			return tab[i].k;
-		}
-	}
-	return s.n ? G_SCALAR : G_BAD;
-}
-
-/* The offset of the first c outside <>, () and `quotes` in s, or s.n. */
-static size_t sp_find(struct span s, char c)
-{
-	int d = 0;
-	for (size_t i = 0; i < s.n; i++) {
-		char x = s.p[i];
-		if (x == '`') {
-			while (++i < s.n && s.p[i] != '`')
-				;
-		} else if (x == '<' || x == '(') {
-			d++;
-		} else if (x == '>' || x == ')') {
-			d--;
-		} else if (x == c && d == 0) {
-			return i;
-		}
-	}
-	return s.n;
-}
-
-/* Splits s at its first top-level c. */
-static bool sp_split(struct span s, char c, struct span *a, struct span *b)
-{
-	size_t i = sp_find(s, c);
-	if (i == s.n)
-		return false;
-	*a = (struct span){ s.p, i };
-	*b = (struct span){ s.p + i + 1, s.n - i - 1 };
-	return true;
-}
-
-/* The "name:type" of struct fields in; *rest moves past it. */
-static bool gfield_next(struct span *in, struct span *name, struct span *type)
-{
-	struct span f = *in, rest = { in->p + in->n, 0 };
-	if (!sp_split(*in, ',', &f, &rest))
-		rest = (struct span){ in->p + in->n, 0 };
-	if (!sp_split(f, ':', name, type))
-		return false;
-	*name = sp_trim(*name);
-	if (name->n >= 2 && name->p[0] == '`' && name->p[name->n - 1] == '`') {
-		name->p++;
-		name->n -= 2;
-	}
-	*in = rest;
-	return name->n > 0;
-}
-
-static bool gfield(struct span in, const char *want, struct span *name, struct span *type)
-{
-	while (in.n > 0 && gfield_next(&in, name, type))
-		if (name->n == strlen(want) && strncasecmp(name->p, want, name->n) == 0)
-			return true;
-	return false;
-}
-
-/* Reads name[(a[,b])] from s; *np gets how many numbers there were. */
-static bool type_args(const char *s, const char *name, unsigned v[2], int *np)
-{
-	size_t n = strlen(name);
-	*np = 0;
-	if (strncmp(s, name, n) != 0)
-		return false;
-	s += n;
-	if (*s == '\0')
-		return true;
-	if (*s++ != '(')
-		return false;
-	while (*np < 2 && isdigit((unsigned char)*s)) {
-		unsigned long x = strtoul(s, (char **)&s, 10);
-		v[(*np)++] = x > 1000 ? 1000 : (unsigned)x;
-		if (*s == ',' && *np < 2)
-			s++;
-		else
-			break;
-	}
-	return *np > 0 && s[0] == ')' && s[1] == '\0';
-}
-
-/*
- * The PostgreSQL type of a scalar type name (lower case, no spaces unless
- * trino); trino selects Trino's names (CAST) over Glue's.  *try gets the
- * fl_try_cast_<t> suffix (NULL: no TRY_CAST), *param whether the result of
- * fl_try_cast needs a cast of its own to carry the type's parameters.
- */
-static bool scalar_type(const char *ty, bool trino, char *out, size_t n,
-			const char **try, bool *param)
-{
-	static const struct { const char *name, *pg, *try; char only; } tab[] = {
-		{ "string", "text", "text", 0 }, { "varchar", "text", "text", 0 },
-		{ "char", "text", "text", 0 }, { "bigint", "bigint", "bigint", 0 },
-		{ "int", "integer", "integer", 0 }, { "integer", "integer", "integer", 0 },
-		{ "smallint", "smallint", "smallint", 0 }, { "tinyint", "smallint", "smallint", 0 },
-		{ "double", "double precision", "double", 0 },
-		{ "double precision", "double precision", "double", 'T' },
-		{ "float", "real", "real", 0 }, { "real", "real", "real", 'T' },
-		{ "boolean", "boolean", "boolean", 0 }, { "date", "date", "date", 0 },
-		{ "timestamp", "timestamp", "timestamp", 0 }, { "binary", "bytea", NULL, 'G' },
-		{ "varbinary", "bytea", NULL, 'T' }, { "json", "jsonb", NULL, 'T' },
-		{ "time", "time", NULL, 'T' }, { "uuid", "uuid", NULL, 'T' },
-		{ "timestamp with time zone", "timestamp with time zone", NULL, 'T' },
-	};
-	static const char tz[] = " with time zone";
-	unsigned v[2] = { 0, 0 };
-	int np;
-	size_t l = strlen(ty);
-	*try = NULL;
-	*param = false;
-	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
-		if (strcmp(ty, tab[i].name) == 0 && tab[i].only != (trino ? 'G' : 'T')) {
-			*try = tab[i].try;
-			return (size_t)snprintf(out, n, "%s", tab[i].pg) < n;
-		}
-	if (trino && l > sizeof tz - 1 && l < 64 && strcmp(ty + l - (sizeof tz - 1), tz) == 0) {
-		char ts[64];
-		memcpy(ts, ty, l - (sizeof tz - 1));
-		ts[l - (sizeof tz - 1)] = '\0';
-		return type_args(ts, "timestamp", v, &np) && np == 1 &&
-			(size_t)snprintf(out, n, "timestamp(%u) with time zone", v[0] > 6 ? 6 : v[0]) < n;
-	}
-	if ((type_args(ty, "varchar", v, &np) || type_args(ty, "char", v, &np)) && np == 1) {
-		*try = "text";
-		return (size_t)snprintf(out, n, "text") < n;
-	}
-	if (trino && type_args(ty, "timestamp", v, &np) && np == 1) {
-		*try = "timestamp";
-		*param = true;
-		return (size_t)snprintf(out, n, "timestamp(%u)", v[0] > 6 ? 6 : v[0]) < n;
-	}
-	if (type_args(ty, "decimal", v, &np) || (trino && type_args(ty, "numeric", v, &np))) {
-		if (np == 0)
-			v[0] = trino ? 38 : 10;
-		if (np < 2)
-			v[1] = 0;
-		if (v[0] < 1 || v[0] > 38 || v[1] > v[0])
-			return false;
-		*try = "numeric";
-		*param = true;
-		return (size_t)snprintf(out, n, "numeric(%u,%u)", v[0], v[1]) < n;
-	}
-	if (trino && l > 7 && strncmp(ty, "array(", 6) == 0 && ty[l - 1] == ')') {
-		char in[96], pg[96];
-		const char *x;
-		bool p;
-		if (l - 7 >= sizeof in)
-			return false;
-		memcpy(in, ty + 6, l - 7);
-		in[l - 7] = '\0';
-		if (strncmp(in, "array(", 6) == 0 || !scalar_type(in, true, pg, sizeof pg, &x, &p))
-			return false;
-		*try = NULL;
-		return (size_t)snprintf(out, n, "%s[]", pg) < n;
-	}
-	return false;
-}
-
-/* A Glue scalar type: lower case without blanks, then scalar_type. */
-static bool glue_scalar(struct span s, char *out, size_t n)
-{
-	char ty[64];
-	size_t k = 0;
-	const char *try;
-	bool param;
-	s = sp_trim(s);
-	for (size_t i = 0; i < s.n; i++) {
-		if (isspace((unsigned char)s.p[i]))
-			continue;
-		if (k + 1 >= sizeof ty)
-			return false;
-		ty[k++] = (char)tolower((unsigned char)s.p[i]);
-	}
-	ty[k] = '\0';
-	return scalar_type(ty, false, out, n, &try, &param);
-}
-
-static bool gvalid(struct span s, int depth)
-{
-	struct span in, a, b, name, type;
-	char pg[64];
-	if (depth > RW_MAX_TYPE_DEPTH)
-		return false;
-	switch (gkind(s, &in)) {
-	case G_SCALAR:
-		return glue_scalar(s, pg, sizeof pg);
-	case G_ARRAY:
-		return gvalid(in, depth + 1);
-	case G_MAP:
-		return sp_split(in, ',', &a, &b) && gvalid(a, depth + 1) && gvalid(b, depth + 1);
-	case G_STRUCT:
-		if (sp_trim(in).n == 0)
-			return false;
-		while (in.n > 0)
-			if (!gfield_next(&in, &name, &type) || !gvalid(type, depth + 1))
-				return false;
-		return true;
-	case G_BAD:
-		break;
-	}
-	return false;
-}
-
-bool fl_sql_pg_type(const char *glue_type, char *out, size_t n)
-{
-	struct span s = { glue_type, glue_type ? strlen(glue_type) : 0 }, in, e;
-	char el[64];
-	if (!glue_type || n == 0)
-		return false;
-	switch (gkind(s, &in)) {
-	case G_SCALAR:
-		return glue_scalar(s, out, n);
-	case G_ARRAY:
-		if (gkind(in, &e) == G_SCALAR)
-			return glue_scalar(in, el, sizeof el) && (size_t)snprintf(out, n, "%s[]", el) < n;
-		return gvalid(s, 0) && (size_t)snprintf(out, n, "jsonb") < n;
-	case G_STRUCT:
-	case G_MAP:
-		return gvalid(s, 0) && (size_t)snprintf(out, n, "jsonb") < n;
-	case G_BAD:
-		break;
-	}
-	return false;
 }
 
 /* ---- the analysis: relations and their scopes ---- */
@@ -771,18 +276,18 @@ static enum fl_result relations(struct rw *w, int i, int b, int bs, int be, int 
 
 static int skip(const struct rw *w, int i)
 {
-	const struct tok *k = &w->t[i];
+	const struct fl_sql_tok *k = &w->t[i];
 	return is_op(k, "(") || is_op(k, "[") ? k->match + 1 : i + 1;
 }
 
 /* Whether the group opened at i holds a query rather than arguments. */
 static bool group_is_query(const struct rw *w, int i)
 {
-	const struct tok *f = &w->t[i + 1];
+	const struct fl_sql_tok *f = &w->t[i + 1];
 	return query_word(f) || (is_op(f, "(") && !(i > 0 && is_name(&w->t[i - 1])));
 }
 
-static enum fl_result add_source(struct rw *w, const struct tok *k, int at, int bs, int be,
+static enum fl_result add_source(struct rw *w, const struct fl_sql_tok *k, int at, int bs, int be,
 				 int *si)
 {
 	if (w->nsrc == RW_MAX_SOURCES)
@@ -809,7 +314,7 @@ static const struct cte *find_cte(const struct rw *w, const char *name, int at)
 	return best;
 }
 
-static enum fl_result record_table(struct rw *w, const struct tok *k, const char *db,
+static enum fl_result record_table(struct rw *w, const struct fl_sql_tok *k, const char *db,
 				   const char *tbl)
 {
 	struct fl_sql_rewrite *o = w->out;
@@ -833,7 +338,7 @@ static enum fl_result name_list(struct rw *w, int o)
 	if (m == o + 1 || (m - o) % 2)
 		return fail_at(w, &w->t[m], FL_INVALID, "Expected a column name");
 	for (int j = o + 1; j < m; j++) {
-		struct tok *k = &w->t[j];
+		struct fl_sql_tok *k = &w->t[j];
 		if ((j - o) % 2 == 0) {
 			if (!is_op(k, ","))
 				return fail_at(w, k, FL_INVALID, "Expected ','");
@@ -851,7 +356,7 @@ static enum fl_result name_list(struct rw *w, int o)
 /* [AS] alias [( columns )] after a FROM item. */
 static enum fl_result alias(struct rw *w, int *ip, int b, int si)
 {
-	struct tok *t = w->t;
+	struct fl_sql_tok *t = w->t;
 	int i = *ip;
 	enum fl_result r;
 	bool as = i < b && is_word(&t[i], "as");
@@ -878,7 +383,7 @@ static enum fl_result alias(struct rw *w, int *ip, int b, int si)
 /* [catalog.][db.]tbl of a FROM item: a lake table or a WITH name. */
 static enum fl_result table_name(struct rw *w, int i, int b, int bs, int be, int *si, int *next)
 {
-	struct tok *t = w->t;
+	struct fl_sql_tok *t = w->t;
 	int p[3], np = 0, j = i;
 	enum fl_result r;
 	for (;;) {
@@ -930,7 +435,7 @@ static enum fl_result table_name(struct rw *w, int i, int b, int bs, int be, int
  * ( relations ); then its alias and TABLESAMPLE. */
 static enum fl_result item(struct rw *w, int *ip, int b, int bs, int be)
 {
-	struct tok *t = w->t, *k = &t[*ip];
+	struct fl_sql_tok *t = w->t, *k = &t[*ip];
 	int i = *ip, si = -1;
 	enum fl_result r;
 	if (i >= b)
@@ -1003,7 +508,7 @@ static enum fl_result item(struct rw *w, int *ip, int b, int bs, int be)
  * at i, or -1. */
 static int join_at(const struct rw *w, int i, int b)
 {
-	const struct tok *t = w->t;
+	const struct fl_sql_tok *t = w->t;
 	if (i < b && is_word(&t[i], "natural"))
 		i++;
 	if (i < b && word_of(&t[i], " cross inner ")) {
@@ -1023,7 +528,7 @@ static enum fl_result on_expr(struct rw *w, int *ip, int b)
 	while (i < b && !is_op(&w->t[i], ",") && join_at(w, i, b) < 0 &&
 	       !word_of(&w->t[i], " where group having order limit offset fetch union intersect"
 			" except window for ")) {
-		struct tok *k = &w->t[i];
+		struct fl_sql_tok *k = &w->t[i];
 		if (is_op(k, "(") || is_op(k, "[")) {
 			if ((r = scan(w, i + 1, k->match, is_op(k, "(") && group_is_query(w, i))) != FL_OK)
 				return r;
@@ -1066,7 +571,7 @@ static enum fl_result relations(struct rw *w, int i, int b, int bs, int be, int 
 /* WITH [RECURSIVE] name [(cols)] AS ( query ) [, ...] at a. */
 static enum fl_result with_clause(struct rw *w, int a, int b, int *next)
 {
-	struct tok *t = w->t;
+	struct fl_sql_tok *t = w->t;
 	int i = a + 1;
 	bool rec = i < b && is_word(&t[i], "recursive");
 	enum fl_result r;
@@ -1091,7 +596,7 @@ static enum fl_result with_clause(struct rw *w, int a, int b, int *next)
 		while (f < m && is_op(&t[f], "("))
 			f++;
 		if (!query_word(&t[f])) {
-			if (t[f].kind != TK_IDENT)
+			if (t[f].kind != FL_SQL_TK_IDENT)
 				return fail_at(w, &t[f], FL_INVALID, "A WITH query must be a SELECT");
 			upper(t[f].name, up, sizeof up);
 			return fail_at(w, &t[f], FL_INVALID, "%s is not allowed in WITH: only SELECT, "
@@ -1113,7 +618,7 @@ static enum fl_result with_clause(struct rw *w, int a, int b, int *next)
 	while (f < b && is_op(&t[f], "("))
 		f++;
 	if (f >= b || !word_of(&t[f], " select values ")) {
-		if (f >= b || t[f].kind != TK_IDENT)
+		if (f >= b || t[f].kind != FL_SQL_TK_IDENT)
 			return fail_at(w, &t[f], FL_INVALID, "WITH must be followed by a SELECT");
 		upper(t[f].name, up, sizeof up);
 		return fail_at(w, &t[f], FL_INVALID, "%s is not allowed after WITH: only SELECT, "
@@ -1132,7 +637,7 @@ static enum fl_result scan(struct rw *w, int a, int b, bool query)
 	if (query && a < b && is_word(&w->t[a], "with") && (r = with_clause(w, a, b, &i)) != FL_OK)
 		return r;
 	while (i < b) {
-		const struct tok *k = &w->t[i];
+		const struct fl_sql_tok *k = &w->t[i];
 		if (is_op(k, "(") || is_op(k, "[")) {
 			if ((r = scan(w, i + 1, k->match, is_op(k, "(") && group_is_query(w, i))) != FL_OK)
 				return r;
@@ -1250,7 +755,7 @@ static bool word_char(char c)
 
 /* The blank before what token k begins (with first): as in the query,
  * and wherever two tokens would otherwise run together. */
-static void sep(struct rw *w, const struct tok *k, char first)
+static void sep(struct rw *w, const struct fl_sql_tok *k, char first)
 {
 	if (w->b->len == 0)
 		return;
@@ -1264,7 +769,7 @@ static void sep(struct rw *w, const struct tok *k, char first)
 		put(w, " ", 1);
 }
 
-static void put_raw(struct rw *w, const struct tok *k)
+static void put_raw(struct rw *w, const struct fl_sql_tok *k)
 {
 	sep(w, k, k->text[0]);
 	put(w, k->text, k->len);
@@ -1284,20 +789,20 @@ static void put_name(struct rw *w, const char *s)
 }
 
 /*
- * A string literal of content s; quotes doubled unless they already are
+ * A string literal of content p[0..n); quotes doubled unless they already are
  * (a string token's text).  With a backslash in it, it is written E'...'
  * with backslashes doubled: its meaning then does not depend on the
  * session's standard_conforming_strings.
  */
-static void put_string(struct rw *w, struct span s, bool doubled)
+static void put_string(struct rw *w, const char *p, size_t n, bool doubled)
 {
-	bool e = memchr(s.p, '\\', s.n) != NULL;
+	bool e = memchr(p, '\\', n) != NULL;
 	put(w, e ? "E'" : "'", e ? 2 : 1);
-	for (size_t i = 0; i < s.n; i++) {
-		char c = s.p[i];
-		put(w, s.p + i, 1);
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+		put(w, p + i, 1);
 		if ((c == '\'' && !doubled) || (c == '\\' && e))
-			put(w, s.p + i, 1);
+			put(w, p + i, 1);
 	}
 	put(w, "'", 1);
 }
@@ -1322,7 +827,7 @@ static void put_qual(struct rw *w, const struct source *s, int q)
 /* CAST(x AS t) with t mapped; TRY_CAST(x AS t) as fl_try_cast_<t>(x). */
 static enum fl_result cast(struct rw *w, int i, int *ip)
 {
-	struct tok *t = w->t, *k = &t[i];
+	struct fl_sql_tok *t = w->t, *k = &t[i];
 	int o = i + 1, m = t[o].match, as = -1;
 	char ty[96], pg[96];
 	size_t n = 0;
@@ -1336,12 +841,14 @@ static enum fl_result cast(struct rw *w, int i, int *ip)
 		return fail_at(w, k, FL_INVALID, "%s needs ( expression AS type )", trycast ?
 			       "TRY_CAST" : "CAST");
 	for (int j = as + 1; j < m; j++) {
-		const struct tok *x = &t[j];
-		const char *s = x->kind == TK_IDENT ? x->name : x->text;
-		size_t l = x->kind == TK_IDENT ? strlen(x->name) : x->len;
-		bool ok = x->kind == TK_IDENT || (x->kind == TK_NUMBER && strspn(x->text, "0123456789")
-			>= x->len) || is_op(x, "(") || is_op(x, ")") || is_op(x, ",");
-		bool blank = x->kind == TK_IDENT && n > 0 && (word_char(ty[n - 1]) || ty[n - 1] == ')');
+		const struct fl_sql_tok *x = &t[j];
+		const char *s = x->kind == FL_SQL_TK_IDENT ? x->name : x->text;
+		size_t l = x->kind == FL_SQL_TK_IDENT ? strlen(x->name) : x->len;
+		bool ok = x->kind == FL_SQL_TK_IDENT || (x->kind == FL_SQL_TK_NUMBER &&
+			  strspn(x->text, "0123456789") >= x->len) || is_op(x, "(") || is_op(x, ")") ||
+			  is_op(x, ",");
+		bool blank = x->kind == FL_SQL_TK_IDENT && n > 0 &&
+			     (word_char(ty[n - 1]) || ty[n - 1] == ')');
 		if (!ok || n + l + 2 > sizeof ty)
 			return fail_at(w, &t[as + 1], FL_INVALID, "Unknown type in %s",
 				       trycast ? "TRY_CAST" : "CAST");
@@ -1351,7 +858,7 @@ static enum fl_result cast(struct rw *w, int i, int *ip)
 		n += l;
 	}
 	ty[n] = '\0';
-	if (!scalar_type(ty, true, pg, sizeof pg, &try, &param))
+	if (!fl_gluetype_scalar(ty, true, pg, sizeof pg, &try, &param))
 		return fail_at(w, &t[as + 1], FL_INVALID, "Unknown type: %s", ty);
 	if (trycast) {
 		if (!try)
@@ -1385,10 +892,10 @@ static enum fl_result extract(struct rw *w, int i, int *ip)
 		{ "hour", "hour" }, { "minute", "minute" }, { "second", "second" },
 		{ "timezone_hour", "timezone_hour" }, { "timezone_minute", "timezone_minute" },
 	};
-	struct tok *t = w->t, *k = &t[i];
+	struct fl_sql_tok *t = w->t, *k = &t[i];
 	int o = i + 1, m = t[o].match;
 	const char *f = NULL;
-	if (!(o + 3 < m && t[o + 1].kind == TK_IDENT && is_word(&t[o + 2], "from")))
+	if (!(o + 3 < m && t[o + 1].kind == FL_SQL_TK_IDENT && is_word(&t[o + 2], "from")))
 		return fail_at(w, k, FL_INVALID, "EXTRACT needs ( field FROM expression )");
 	for (size_t x = 0; x < sizeof fields / sizeof fields[0]; x++)
 		if (strcmp(t[o + 1].name, fields[x][0]) == 0)
@@ -1411,7 +918,7 @@ static enum fl_result extract(struct rw *w, int i, int *ip)
 /* INTERVAL [+-] 'n' unit [TO unit]. */
 static enum fl_result interval(struct rw *w, int i, int b, int *ip)
 {
-	struct tok *t = w->t, *k = &t[i];
+	struct fl_sql_tok *t = w->t, *k = &t[i];
 	int j = i + 1, u = -1, v = -1;
 	bool neg = is_op(&t[j], "-");
 	if (neg || is_op(&t[j], "+"))
@@ -1432,7 +939,7 @@ static enum fl_result interval(struct rw *w, int i, int b, int *ip)
 		puts_(w, "(-");
 	put(w, k->text, k->len);
 	put(w, " ", 1);
-	put_string(w, (struct span){ t[s].text + 1, t[s].len - 2 }, true);
+	put_string(w, t[s].text + 1, t[s].len - 2, true);
 	put(w, " ", 1);
 	put(w, t[u].text, t[u].len);
 	if (v >= 0) {
@@ -1450,7 +957,7 @@ static enum fl_result interval(struct rw *w, int i, int b, int *ip)
 /* VALUES rows: Trino's VALUES 1, 2 is PostgreSQL's VALUES (1), (2). */
 static enum fl_result values(struct rw *w, int i, int b, int *ip)
 {
-	struct tok *t = w->t;
+	struct fl_sql_tok *t = w->t;
 	enum fl_result r;
 	put_raw(w, &t[i]);
 	for (int j = i + 1;; ) {
@@ -1482,7 +989,7 @@ static enum fl_result values(struct rw *w, int i, int b, int *ip)
 /* name( args ): refused names, and Trino's f(x)[i] as (f(x))[i]. */
 static enum fl_result call(struct rw *w, int i, int b, int *ip)
 {
-	struct tok *t = w->t, *k = &t[i];
+	struct fl_sql_tok *t = w->t, *k = &t[i];
 	int m = t[i + 1].match;
 	enum fl_result r = check_func(w, k);
 	if (r != FL_OK)
@@ -1491,7 +998,7 @@ static enum fl_result call(struct rw *w, int i, int b, int *ip)
 	sep(w, k, wrap ? '(' : k->text[0]);
 	if (wrap)
 		put(w, "(", 1);
-	if (k->kind == TK_QIDENT)
+	if (k->kind == FL_SQL_TK_QIDENT)
 		put_name(w, k->name);
 	else
 		put(w, k->text, k->len);
@@ -1521,7 +1028,7 @@ static enum fl_result unresolved(struct rw *w, int i, int j, bool row)
 
 struct step {
 	int kind;            /* 0 field, 1 map key, 2 array index */
-	struct span name;    /* field: its name in the Glue type */
+	struct fl_gluetype_span name;    /* field: its name in the Glue type */
 	int l, r;            /* key, index: the tokens between [ ] */
 };
 
@@ -1530,38 +1037,40 @@ struct step {
 static enum fl_result column(struct rw *w, int i, int c, const struct source *s, int q,
 			     const struct fl_sql_column *col, int b, int *ip)
 {
-	struct tok *t = w->t;
+	struct fl_sql_tok *t = w->t;
 	struct step st[RW_MAX_STEPS];
-	struct span ty = { col->type, strlen(col->type) }, in, e;
+	struct fl_gluetype_span ty = { col->type, strlen(col->type) }, in, e;
 	int ns = 0, x = c + 1;
 	enum fl_result r = FL_OK;
 	for (;; ) {
-		enum gk g = gkind(ty, &in);
+		enum fl_gluetype_kind g = fl_gluetype_kind_of(ty, &in);
 		if (ns == RW_MAX_STEPS)
 			return fail_at(w, &t[i], FL_INVALID, "Dereference chain is too long");
 		if (x + 1 < b && is_op(&t[x], ".") && is_ident(&t[x + 1])) {
-			if (g != G_STRUCT)
+			if (g != FL_GLUETYPE_STRUCT)
 				return unresolved(w, i, x - 1, true);
 			st[ns] = (struct step){ 0, { NULL, 0 }, 0, 0 };
-			if (!gfield(in, t[x + 1].name, &st[ns].name, &ty))
+			if (!fl_gluetype_field(in, t[x + 1].name, &st[ns].name, &ty))
 				return unresolved(w, i, x + 1, false);
 			ns++;
 			x += 2;
 		} else if (x < b && is_op(&t[x], "[") &&
-			   (g == G_MAP || (g == G_ARRAY && (ns > 0 || gkind(in, &e) != G_SCALAR)))) {
-			if (g == G_MAP && !sp_split(in, ',', &e, &ty))
+			   (g == FL_GLUETYPE_MAP || (g == FL_GLUETYPE_ARRAY &&
+			    (ns > 0 || fl_gluetype_kind_of(in, &e) != FL_GLUETYPE_SCALAR)))) {
+			if (g == FL_GLUETYPE_MAP && !fl_gluetype_split(in, ',', &e, &ty))
 				break;
-			if (g == G_ARRAY)
+			if (g == FL_GLUETYPE_ARRAY)
 				ty = in;
-			st[ns++] = (struct step){ g == G_MAP ? 1 : 2, { NULL, 0 }, x + 1, t[x].match };
+			st[ns++] = (struct step){ g == FL_GLUETYPE_MAP ? 1 : 2, { NULL, 0 }, x + 1,
+						  t[x].match };
 			x = t[x].match + 1;
 		} else {
 			break;
 		}
 	}
 	char pg[96];
-	bool scalar = gkind(ty, &in) == G_SCALAR;
-	if (scalar && !glue_scalar(ty, pg, sizeof pg))
+	bool scalar = fl_gluetype_kind_of(ty, &in) == FL_GLUETYPE_SCALAR;
+	if (scalar && !fl_gluetype_scalar_span(ty, pg, sizeof pg))
 		snprintf(pg, sizeof pg, "text");
 	sep(w, &t[i], ns ? '(' : '"');
 	if (ns)
@@ -1571,7 +1080,7 @@ static enum fl_result column(struct rw *w, int i, int c, const struct source *s,
 	for (int k = 0; k < ns && r == FL_OK; k++) {
 		puts_(w, k == ns - 1 && scalar ? " ->> " : " -> ");
 		if (st[k].kind == 0) {
-			put_string(w, st[k].name, false);
+			put_string(w, st[k].name.p, st[k].name.n, false);
 			continue;
 		}
 		puts_(w, st[k].kind == 1 ? "CAST((" : "(NULLIF(GREATEST(CAST((");
@@ -1590,7 +1099,7 @@ static enum fl_result column(struct rw *w, int i, int c, const struct source *s,
  * col, each maybe followed by struct fields; or a qualified *. */
 static enum fl_result chain(struct rw *w, int i, int b, int *ip)
 {
-	struct tok *t = w->t;
+	struct fl_sql_tok *t = w->t;
 	int p[RW_MAX_STEPS], np = 0, j = i, q = 0;
 	const struct source *s = NULL;
 	enum fl_result r;
@@ -1638,27 +1147,27 @@ static enum fl_result chain(struct rw *w, int i, int b, int *ip)
 /* A typed literal: DATE '...', TIMESTAMP '...', DECIMAL '...' ... */
 static enum fl_result typed_literal(struct rw *w, int i, int *ip)
 {
-	struct tok *k = &w->t[i], *s = &w->t[i + 1];
+	struct fl_sql_tok *k = &w->t[i], *s = &w->t[i + 1];
 	char pg[96];
 	const char *try;
 	bool param;
 	if (word_in(" decimal numeric ", k->name))
 		snprintf(pg, sizeof pg, "numeric");
-	else if (!scalar_type(k->name, true, pg, sizeof pg, &try, &param) ||
+	else if (!fl_gluetype_scalar(k->name, true, pg, sizeof pg, &try, &param) ||
 		 strcmp(k->name, "string") == 0)
 		return fail_at(w, k, FL_INVALID, "Unknown type: %s", k->name);
 	sep(w, k, pg[0]);
 	putf(w, "%s ", pg);
-	put_string(w, (struct span){ s->text + 1, s->len - 2 }, true);
+	put_string(w, s->text + 1, s->len - 2, true);
 	*ip = i + 2;
 	return FL_OK;
 }
 
 static enum fl_result ident(struct rw *w, int i, int b, int *ip)
 {
-	struct tok *t = w->t, *k = &t[i];
-	const struct tok *nx = i + 1 < b ? &t[i + 1] : &t[w->n];
-	const struct tok *nx2 = i + 2 < b ? &t[i + 2] : &t[w->n];
+	struct fl_sql_tok *t = w->t, *k = &t[i];
+	const struct fl_sql_tok *nx = i + 1 < b ? &t[i + 1] : &t[w->n];
+	const struct fl_sql_tok *nx2 = i + 2 < b ? &t[i + 2] : &t[w->n];
 	int kw = 0;
 	if (k->role == R_TABLE) {
 		const struct source *s = &w->src[k->src];
@@ -1677,7 +1186,7 @@ static enum fl_result ident(struct rw *w, int i, int b, int *ip)
 		*ip = i + 1;
 		return FL_OK;
 	}
-	if (k->kind == TK_IDENT) {
+	if (k->kind == FL_SQL_TK_IDENT) {
 		if (word_of(k, REFUSED))
 			return refused(w, k);
 		if (is_word(k, "for") && word_of(nx, " update share no key "))
@@ -1686,8 +1195,8 @@ static enum fl_result ident(struct rw *w, int i, int b, int *ip)
 			return cast(w, i, ip);
 		if (is_word(k, "extract") && is_op(nx, "("))
 			return extract(w, i, ip);
-		if (is_word(k, "interval") && (nx->kind == TK_STRING ||
-		    ((is_op(nx, "-") || is_op(nx, "+")) && nx2->kind == TK_STRING)))
+		if (is_word(k, "interval") && (nx->kind == FL_SQL_TK_STRING ||
+		    ((is_op(nx, "-") || is_op(nx, "+")) && nx2->kind == FL_SQL_TK_STRING)))
 			return interval(w, i, b, ip);
 		if (is_word(k, "values"))
 			return values(w, i, b, ip);
@@ -1715,7 +1224,7 @@ static enum fl_result ident(struct rw *w, int i, int b, int *ip)
 			return FL_OK;
 		}
 	}
-	if (nx->kind == TK_STRING)
+	if (nx->kind == FL_SQL_TK_STRING)
 		return typed_literal(w, i, ip);
 	if (is_op(nx, "("))
 		return call(w, i, b, ip);
@@ -1724,17 +1233,17 @@ static enum fl_result ident(struct rw *w, int i, int b, int *ip)
 
 static enum fl_result emit_one(struct rw *w, int i, int b, int *ip)
 {
-	struct tok *k = &w->t[i];
+	struct fl_sql_tok *k = &w->t[i];
 	*ip = i + 1;
 	switch (k->kind) {
-	case TK_IDENT:
-	case TK_QIDENT:
+	case FL_SQL_TK_IDENT:
+	case FL_SQL_TK_QIDENT:
 		return ident(w, i, b, ip);
-	case TK_BINARY:
+	case FL_SQL_TK_BINARY:
 		sep(w, k, '\'');
 		putf(w, "E'\\\\x%s'::bytea", k->name);
 		return FL_OK;
-	case TK_NUMBER:
+	case FL_SQL_TK_NUMBER:
 		if (memchr(k->text, 'e', k->len) || memchr(k->text, 'E', k->len)) {
 			sep(w, k, 'C');
 			puts_(w, "CAST(");
@@ -1744,16 +1253,16 @@ static enum fl_result emit_one(struct rw *w, int i, int b, int *ip)
 		}
 		put_raw(w, k);
 		return FL_OK;
-	case TK_OP:
+	case FL_SQL_TK_OP:
 		put_raw(w, k);
 		if (k->gen)
 			putf(w, " AS \"fl_subquery_%d\"", k->gen);
 		return FL_OK;
-	case TK_STRING:
+	case FL_SQL_TK_STRING:
 		sep(w, k, '\'');
-		put_string(w, (struct span){ k->text + 1, k->len - 2 }, true);
+		put_string(w, k->text + 1, k->len - 2, true);
 		return FL_OK;
-	case TK_END:
+	case FL_SQL_TK_END:
 		break;
 	}
 	return FL_OK;
@@ -1785,11 +1294,9 @@ enum fl_result fl_sql_rewrite(const char *sql, const struct fl_sql_catalog *cat,
 		return fl_error_set(err, FL_TOO_LARGE, "Query string is longer than %d characters",
 				    FL_SQL_MAX_LEN);
 	w = calloc(1, sizeof *w);
-	if (w) {
+	if (w)
 		w->src = calloc(RW_MAX_SOURCES, sizeof *w->src);
-		w->arena = malloc(2 * strlen(sql) + 2);
-	}
-	if (!w || !w->src || !w->arena) {
+	if (!w || !w->src) {
 		r = fl_error_set(err, FL_INTERNAL, "Out of memory");
 		goto done;
 	}
@@ -1798,10 +1305,11 @@ enum fl_result fl_sql_rewrite(const char *sql, const struct fl_sql_catalog *cat,
 	w->out = out;
 	w->b = &out->sql;
 	w->err = err;
-	if ((r = lex(w, sql)) != FL_OK)
+	if ((r = fl_sql_lex(sql, &w->lx, err)) != FL_OK)
 		goto done;
-	w->n--;   /* the TK_END stays as the sentinel t[n] */
-	if ((r = statement(w)) != FL_OK || (r = match_groups(w)) != FL_OK ||
+	w->t = w->lx.t;
+	w->n = w->lx.n - 1;   /* the FL_SQL_TK_END stays as the sentinel t[n] */
+	if ((r = statement(w)) != FL_OK || (r = fl_sql_lex_pair(w->t, w->n, err)) != FL_OK ||
 	    (r = scan(w, 0, w->n, true)) != FL_OK || (r = emit(w, 0, w->n)) != FL_OK)
 		goto done;
 	if (w->berr != FL_OK)
@@ -1814,8 +1322,7 @@ done:
 		out->ntables = 0;
 	}
 	if (w) {
-		free(w->t);
-		free(w->arena);
+		fl_sql_lex_free(&w->lx);
 		free(w->src);
 		free(w);
 	}

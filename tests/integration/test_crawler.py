@@ -313,6 +313,30 @@ class CrawlerTest(unittest.TestCase):
         self.assertIn("g_t", tables)
         self.assertFalse({"g_skip", "g_globs"} & tables, tables)
 
+    def test_6_csv_columns_by_position(self):
+        """A CSV table is read by position: its columns keep the header's
+        order, the common event fields (created_at, event_uuid) included,
+        and columns a later crawl finds are appended in the order seen."""
+        write(self.path("positional/people/dt=2024-01-01/part-0.csv"),
+              b"id,created_at,name\n1,1704067200,Ann\n2,1704067201,Bob\n")
+        self.create("positional", "s3://lake/positional/")
+        c = self.crawl("positional")
+        self.assertEqual(c["LastCrawl"]["Status"], "SUCCEEDED", c["LastCrawl"])
+        cols, t = self.columns("people")
+        self.assertEqual(t["Parameters"]["classification"], "csv")
+        self.assertEqual(cols, [("id", "bigint"), ("created_at", "bigint"), ("name", "string")])
+        self.assertEqual(t["PartitionKeys"], [{"Name": "dt", "Type": "string"}])
+
+        # A file with more columns, a common field last among them.
+        write(self.path("positional/people/dt=2024-01-02/part-0.csv"),
+              b"id,created_at,name,country,event_uuid\n3,1704067202,Cy,SE,u-3\n")
+        c = self.crawl("positional")
+        self.assertEqual(c["LastCrawl"]["Status"], "SUCCEEDED", c["LastCrawl"])
+        cols, t = self.columns("people")
+        self.assertEqual(cols, [("id", "bigint"), ("created_at", "bigint"), ("name", "string"),
+                                ("country", "string"), ("event_uuid", "string")])
+        self.assertEqual(set(self.partitions("people")), {("2024-01-01",), ("2024-01-02",)})
+
     def test_9_restart(self):
         """A crawl lost with its process ends FAILED; crawlers and tables stay."""
         write(self.path("lost/t/x.json"), ndjson([event(1)]))

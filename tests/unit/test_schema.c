@@ -595,6 +595,129 @@ static void test_merge_order(void **state)
 	json_decref(c);
 }
 
+/* ---- positional schemas (CSV tables) --------------------------------- */
+
+enum { INTO_NEW, INTO_POSITIONAL, INTO_GLUE, INTO_GLUE_POSITIONAL };
+enum { BY_MERGE, BY_JSON, BY_TEXT };
+
+struct pcase {
+	const char *what;
+	int into;          /* the target */
+	int by;            /* how src comes in */
+	const char *src;   /* Glue Columns, a JSON line, or "name=cell,..." */
+	const char *want;
+};
+
+#define PCOLS "[{\"Name\":\"id\",\"Type\":\"bigint\"}," \
+	"{\"Name\":\"created_at\",\"Type\":\"bigint\"}," \
+	"{\"Name\":\"event_uuid\",\"Type\":\"string\"},{\"Name\":\"name\",\"Type\":\"string\"}]"
+#define PLINE "{\"z\":1,\"event_name\":\"n\",\"created_at\":5}"
+#define PCELLS "id=1,created_at=1700000000,name=a"
+
+static const struct pcase positional_cases[] = {
+	{ "CSV cells, positional", INTO_POSITIONAL, BY_TEXT, PCELLS,
+	  "id=bigint|created_at=bigint|name=string" },
+	{ "CSV cells, fixed order", INTO_NEW, BY_TEXT, PCELLS,
+	  "created_at=bigint|id=bigint|name=string" },
+	{ "merge, positional", INTO_POSITIONAL, BY_MERGE, PCOLS,
+	  "id=bigint|created_at=bigint|event_uuid=string|name=string" },
+	{ "merge, fixed order", INTO_NEW, BY_MERGE, PCOLS,
+	  "event_uuid=string|created_at=bigint|id=bigint|name=string" },
+	{ "merge into Glue columns, positional", INTO_GLUE_POSITIONAL, BY_MERGE, PCOLS,
+	  "x=string|id=bigint|created_at=bigint|event_uuid=string|name=string" },
+	{ "merge into Glue columns", INTO_GLUE, BY_MERGE, PCOLS,
+	  "x=string|event_uuid=string|created_at=bigint|id=bigint|name=string" },
+	{ "event, positional", INTO_POSITIONAL, BY_JSON, PLINE,
+	  "z=bigint|event_name=string|created_at=bigint" },
+	{ "event, fixed order", INTO_NEW, BY_JSON, PLINE,
+	  "event_name=string|created_at=bigint|z=bigint" },
+};
+
+static struct fl_schema *glue_x(void)
+{
+	return one_column("x", "string");
+}
+
+static void positional_apply(struct fl_schema *s, int by, const char *src)
+{
+	struct fl_error err;
+	if (by == BY_JSON) {
+		assert_int_equal(fl_schema_observe_json(s, src, strlen(src)), FL_OK);
+	} else if (by == BY_MERGE) {
+		json_t *c = json_loads(src, 0, NULL);
+		struct fl_schema *from = NULL;
+		bool changed = false;
+		assert_non_null(c);
+		assert_int_equal(fl_schema_from_columns(c, &from, &err), FL_OK);
+		assert_int_equal(fl_schema_merge(s, from, &changed), FL_OK);
+		assert_true(changed);
+		fl_schema_free(from);
+		json_decref(c);
+	} else {
+		char buf[256], *save = NULL;
+		snprintf(buf, sizeof buf, "%s", src);
+		for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+			char *eq = strchr(kv, '=');
+			*eq = '\0';
+			assert_int_equal(fl_schema_observe_text(s, kv, eq + 1, strlen(eq + 1)), FL_OK);
+		}
+	}
+}
+
+static void test_positional(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof positional_cases / sizeof positional_cases[0]; i++) {
+		const struct pcase *c = &positional_cases[i];
+		struct fl_schema *s = c->into == INTO_NEW ? fl_schema_new()
+			: c->into == INTO_POSITIONAL ? fl_schema_new_positional() : glue_x();
+		assert_non_null(s);
+		if (c->into == INTO_GLUE_POSITIONAL)
+			fl_schema_set_positional(s);
+		positional_apply(s, c->by, c->src);
+		if (strcmp(cols(s), c->want) != 0)
+			fail_msg("%s: got %s, want %s", c->what, cols(s), c->want);
+		fl_schema_free(s);
+	}
+
+	/* Schemas of several files: first-seen order across merges, types
+	 * widened in place, nothing moved. */
+	struct fl_schema *p = fl_schema_new_positional();
+	positional_apply(p, BY_MERGE, "[{\"Name\":\"id\",\"Type\":\"bigint\"},"
+			 "{\"Name\":\"created_at\",\"Type\":\"bigint\"}]");
+	positional_apply(p, BY_MERGE, "[{\"Name\":\"name\",\"Type\":\"string\"},"
+			 "{\"Name\":\"id\",\"Type\":\"double\"},"
+			 "{\"Name\":\"event_uuid\",\"Type\":\"string\"}]");
+	assert_string_equal(cols(p), "id=double|created_at=bigint|name=string|event_uuid=string");
+	bool changed = true;
+	struct fl_schema *again = fl_schema_new_positional();
+	positional_apply(again, BY_MERGE, "[{\"Name\":\"created_at\",\"Type\":\"int\"},"
+			 "{\"Name\":\"id\",\"Type\":\"bigint\"}]");
+	assert_int_equal(fl_schema_merge(p, again, &changed), FL_OK);
+	assert_false(changed);
+	assert_string_equal(cols(p), "id=double|created_at=bigint|name=string|event_uuid=string");
+
+	/* Order is the target's property: the same columns merged into a
+	 * schema of the fixed order lead with the common fields. */
+	struct fl_schema *n = fl_schema_new();
+	assert_int_equal(fl_schema_merge(n, p, NULL), FL_OK);
+	assert_string_equal(cols(n), "event_uuid=string|created_at=bigint|id=double|name=string");
+
+	/* Glue Columns out keep the order. */
+	json_t *out = fl_schema_to_columns(p, NULL, 0);
+	char *text = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(text, "[{\"Name\":\"id\",\"Type\":\"double\"},"
+			    "{\"Name\":\"created_at\",\"Type\":\"bigint\"},"
+			    "{\"Name\":\"name\",\"Type\":\"string\"},"
+			    "{\"Name\":\"event_uuid\",\"Type\":\"string\"}]");
+	free(text);
+	json_decref(out);
+	fl_schema_set_positional(NULL);
+	fl_schema_free(again);
+	fl_schema_free(n);
+	fl_schema_free(p);
+}
+
 /* ---- Glue columns ----------------------------------------------------- */
 
 static void test_columns(void **state)
@@ -970,6 +1093,7 @@ int main(void)
 		cmocka_unit_test(test_type_valid),
 		cmocka_unit_test(test_merge_table),
 		cmocka_unit_test(test_merge_order),
+		cmocka_unit_test(test_positional),
 		cmocka_unit_test(test_columns),
 		cmocka_unit_test(test_column_name),
 		cmocka_unit_test(test_observe_text),
