@@ -13,6 +13,8 @@
 
 static fl_handler_fn (*const groups[])(const char *op) = {
 	fl_athena_catalog_handler,  /* athena_catalog.c: data catalogs, databases, tables */
+	fl_athena_query_handler,    /* athena_query.c: query executions */
+	fl_athena_workgroup_handler, /* athena_workgroup.c: workgroups, named queries */
 };
 
 fl_handler_fn fl_athena_handler(const char *op)

@@ -47,6 +47,7 @@
 #include "prefix.h"
 #include "schema.h"
 #include "server.h"
+#include "stage.h"
 #include "storage.h"
 #include "stream.h"
 #include "wal.h"
@@ -379,6 +380,32 @@ static enum fl_result record_object(PGconn *conn, const char *stream,
 	return fl_catalog_add_object(conn, &o, err);
 }
 
+/* Eager staging: the partitions of the data objects just recorded go to
+ * the staged lake's queue (it never blocks), so recent data is warm. */
+static void enqueue_staging(struct fl_server *srv, const struct fl_stream_conf *conf,
+			    const struct fl_catalog_table *t, const struct segment_read *sr)
+{
+	const char *expr = json_string_value(json_object_get(conf->destination, "Prefix"));
+	for (size_t i = 0; srv->stage && i < sr->nparts; i++) {
+		const struct part *p = &sr->parts[i];
+		const char *slash = memchr(p->dest, '/', p->dest_len);
+		char bucket[256], vals[FL_CATALOG_MAX_KEYS][256], location[2048];
+		const char *valp[FL_CATALOG_MAX_KEYS];
+		size_t n = 0;
+		struct fl_error perr;
+		if (p->kind != FL_WALREC_DATA || !slash)
+			continue;
+		snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - p->dest), p->dest);
+		if (fl_catalog_partition_of(expr ? expr : "", bucket, slash + 1, vals,
+					    FL_CATALOG_MAX_KEYS, &n, location, sizeof location,
+					    &perr) != FL_OK)
+			continue;   /* outside any partition: left to on-demand staging */
+		for (size_t k = 0; k < n; k++)
+			valp[k] = vals[k];
+		fl_stage_enqueue(srv->stage, t->db, t->name, valp, n);
+	}
+}
+
 /* Records every object of a segment, its partitions and what its events
  * taught about the table's columns, in one transaction: one commit (one
  * sync of PostgreSQL's WAL) per segment, not per object. */
@@ -404,6 +431,8 @@ static enum fl_result record_objects(struct fl_server *srv, const char *stream,
 	else if (PQstatus(conn) == CONNECTION_OK)
 		PQclear(PQexec(conn, "ROLLBACK"));
 	fl_db_release(srv->db, conn);
+	if (r == FL_OK)
+		enqueue_staging(srv, conf, &t, sr);
 	return r;
 }
 

@@ -4,6 +4,7 @@
  * Start: options -> data dir (locked: one process per WAL) -> PostgreSQL
  * (embedded unless --pg) -> catalog migrations -> storage -> streams and
  * their WALs -> delivery (queues what a previous run left in the WAL) ->
+ * staged lake -> query engine ->
  * HTTP.  SIGINT/SIGTERM: stop HTTP (nothing new is acknowledged), seal and
  * deliver every buffer, stop PostgreSQL.
  */
@@ -25,7 +26,9 @@
 #include "http.h"
 #include "log.h"
 #include "pgembed.h"
+#include "query.h"
 #include "server.h"
+#include "stage.h"
 #include "storage.h"
 #include "stream.h"
 
@@ -145,8 +148,10 @@ static int serve(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (fl_db_open(conninfo, cfg->http_threads + cfg->delivery_threads + 4, &srv->db,
-		       &err) != FL_OK) {
+	/* + per query worker its statement and two staging connections, and
+	 * the engine's monitor (connections open lazily: a bound, not a cost) */
+	if (fl_db_open(conninfo, cfg->http_threads + cfg->delivery_threads +
+		       3 * cfg->query_threads + 5, &srv->db, &err) != FL_OK) {
 		fl_error("catalog: %s", err.msg);
 		goto out;
 	}
@@ -161,6 +166,14 @@ static int serve(int argc, char **argv)
 	}
 	if (fl_delivery_start(srv, cfg->delivery_threads, &srv->delivery, &err) != FL_OK) {
 		fl_error("delivery: %s", err.msg);
+		goto out;
+	}
+	if (fl_stage_new(srv, cfg->stage_budget_bytes, &srv->stage, &err) != FL_OK) {
+		fl_error("staged lake: %s", err.msg);
+		goto out;
+	}
+	if (fl_query_engine_new(srv, cfg->query_threads, &srv->query, &err) != FL_OK) {
+		fl_error("query engine: %s", err.msg);
 		goto out;
 	}
 	if (fl_crawlers_new(srv, &srv->crawlers, &err) != FL_OK) {
@@ -182,7 +195,10 @@ static int serve(int argc, char **argv)
 out:
 	fl_http_stop(http);
 	fl_crawlers_free(srv->crawlers);
+	fl_query_engine_free(srv->query);
+	/* The stage outlives delivery: its last deliveries still enqueue. */
 	fl_delivery_stop(srv->delivery, FLUSH_DEADLINE_MS);
+	fl_stage_free(srv->stage);
 	fl_streams_free(srv->streams);
 	fl_storage_free(srv->storage);
 	fl_db_free(srv->db);

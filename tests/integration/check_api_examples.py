@@ -9,8 +9,9 @@ enums, length and range limits, patterns, base64 blobs, epoch-second
 timestamps.  api/errors/*.json must be the AWS JSON error shape
 {"__type", "message"} (Glue and Athena write "Message") of an error that
 a served service's model declares.  When openapi.yaml is present (and
-PyYAML is importable), the examples it embeds must equal these files; a
-service that the spec does not document at all is skipped there.
+PyYAML is importable), it must document every served operation of the
+three services (and no other under their X-Amz-Target prefixes), and the
+examples it embeds must equal these files.
 Firehose's and Glue's operations are listed below; Athena's are those
 whose examples api/athena/ holds (each must be an operation of the model
 and have both files).
@@ -306,15 +307,19 @@ def check_openapi(root, examples, checker):
     for service in SERVICES:
         _, folder_name, prefix, operations = service
         marker = f"/#X-Amz-Target={prefix}"
-        if not any(k.startswith(marker) for k in paths):
-            continue  # the spec does not document this service
         if operations is None:
             operations = sorted({op for (svc, op, _) in examples if svc == folder_name})
+        for key in sorted(paths):
+            if key.startswith(marker) and key[len(marker):] not in operations:
+                checker.fail(path, f"{key} documents an operation without "
+                                   f"examples in api/{folder_name}/ "
+                                   "(regenerate: scripts/gen-openapi.py)")
         for op in operations:
             key = marker + op
-            post = paths.get(key, {}).get("post")
+            post = (paths.get(key) or {}).get("post")
             if not post:
-                checker.fail(path, f"no POST {key}")
+                checker.fail(path, f"no POST {key} (regenerate: "
+                                   "scripts/gen-openapi.py)")
                 continue
             got = {
                 "request": post.get("requestBody", {}).get("content", {})
@@ -327,7 +332,11 @@ def check_openapi(root, examples, checker):
                 want = examples.get((folder_name, op, kind))
                 if want is not None and value != want:
                     checker.fail(path, f"{op} {kind} example differs from "
-                                       f"api/{folder_name}/{op}.{kind}.json")
+                                       f"api/{folder_name}/{op}.{kind}.json "
+                                       "(regenerate: scripts/gen-openapi.py)")
+        compared = sum(1 for op in operations if marker + op in paths)
+        print(f"check_api_examples: openapi.yaml: {compared} {folder_name} "
+              "operations compared")
 
 
 def main():
