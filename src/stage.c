@@ -196,8 +196,10 @@ static enum fl_result job_layout(PGconn *conn, struct job *j, const struct fl_st
 			if (strcmp(t->keys[k], j->names[i]) == 0)
 				c->part = (int)k;
 		for (size_t k = 0; k < t->ncols; k++)
-			if (strcmp(t->cols[k].name, j->names[i]) == 0)
+			if (strcmp(t->cols[k].name, j->names[i]) == 0) {
 				c->field = (int)t->cols[k].pos;
+				c->fold_keys = t->cols[k].fold_keys;
+			}
 		char mp[sizeof "mapping." + FL_STAGE_NAME_MAX];
 		snprintf(mp, sizeof mp, "mapping.%s", j->names[i]);
 		const char *m = json_string_value(json_object_get(t->serde_params, mp));

@@ -39,6 +39,7 @@
 
 #include "jscan.h"
 #include "log.h"
+#include "schema.h"
 
 #define MEMBERS 256                     /* members read by one scan */
 #define KEY_MAX 255                     /* longest key that can match */
@@ -83,6 +84,7 @@ struct fl_stage_copy {
 	struct fl_buf key;      /* an unescaped key */
 	struct fl_buf text;     /* inflated text not converted yet */
 	struct fl_buf obuf;     /* rows of fl_stage_copy_object */
+	struct fl_buf fold;     /* a struct's jsonb with its keys folded */
 	char plain[PLAIN_MAX];
 	/* The object being converted. */
 	struct fl_buf *out;
@@ -601,6 +603,63 @@ static void put_esc(struct fl_stage_copy *c, const char *s, size_t n)
 		c->out->len = (size_t)(copy_escape(w, s, n) - c->out->data);
 }
 
+/* Writes JSON text v (valid: jsonb_ok passed) with every object key
+ * that has no escape replaced by its Glue column name, as the struct type
+ * of the column names its fields; other keys, and everything nested
+ * deeper than FOLD_DEPTH, are written as they are. */
+#define FOLD_DEPTH 256
+static void put_folded(struct fl_stage_copy *c, const char *v, size_t n)
+{
+	bool is_obj[FOLD_DEPTH];
+	int depth = -1;
+	bool expect_key = false;
+	fl_buf_reset(&c->fold);
+	for (size_t i = 0; i < n;) {
+		char ch = v[i];
+		size_t j = i + 1;
+		if (ch == '"') {
+			bool esc = false;
+			while (j < n && v[j] != '"') {
+				if (v[j] == '\\') {
+					esc = true;
+					j++;
+				}
+				j++;
+			}
+			j++;  /* past the closing quote */
+			char name[FL_SCHEMA_NAME_MAX + 1];
+			if (depth >= 0 && depth < FOLD_DEPTH && is_obj[depth] && expect_key && !esc &&
+			    j - i >= 2 && fl_schema_column_name(v + i + 1, j - i - 2, name)) {
+				if (fl_buf_addc(&c->fold, '"') != FL_OK ||
+				    fl_buf_adds(&c->fold, name) != FL_OK ||
+				    fl_buf_addc(&c->fold, '"') != FL_OK)
+					goto as_is;
+			} else if (fl_buf_add(&c->fold, v + i, j - i) != FL_OK) {
+				goto as_is;
+			}
+			expect_key = false;
+			i = j;
+			continue;
+		}
+		if (ch == '{' || ch == '[') {
+			if (++depth < FOLD_DEPTH)
+				is_obj[depth] = ch == '{';
+			expect_key = ch == '{';
+		} else if (ch == '}' || ch == ']') {
+			depth--;
+		} else if (ch == ',') {
+			expect_key = depth >= 0 && depth < FOLD_DEPTH && is_obj[depth];
+		}
+		if (fl_buf_addc(&c->fold, ch) != FL_OK)
+			goto as_is;
+		i = j;
+	}
+	put_esc(c, c->fold.data, c->fold.len);
+	return;
+as_is:
+	put_esc(c, v, n);
+}
+
 /* bytea's hex form of s: \x and two digits a byte. */
 static char *hex_into(char *w, const char *s, size_t n)
 {
@@ -702,7 +761,7 @@ static bool json_elem(struct fl_stage_copy *c, const struct fl_stage_col *col, c
 }
 
 /* A JSON array (v, n) as an array literal, or \N. */
-static void json_array(struct fl_stage_copy *c, const struct fl_stage_col *col, const char *v,
+static void copy_json_array(struct fl_stage_copy *c, const struct fl_stage_col *col, const char *v,
 		       size_t n)
 {
 	const char *why, *e, *end = v + n;
@@ -736,7 +795,7 @@ static void json_value(struct fl_stage_copy *c, const struct fl_stage_col *col, 
 		return;
 	}
 	if (col->array) {
-		json_array(c, col, v, n);
+		copy_json_array(c, col, v, n);
 		return;
 	}
 	switch (col->kind) {
@@ -751,10 +810,12 @@ static void json_value(struct fl_stage_copy *c, const struct fl_stage_col *col, 
 			put_null(c);
 		return;
 	case FL_STAGE_JSONB:
-		if (jsonb_ok(v, n))
-			put_esc(c, v, n);
-		else
+		if (!jsonb_ok(v, n))
 			put_null(c);
+		else if (col->fold_keys)
+			put_folded(c, v, n);
+		else
+			put_esc(c, v, n);
 		return;
 	case FL_STAGE_BYTEA:
 		if (v[0] == '"' && json_str(c, v, n, true, &s, &len))
@@ -799,7 +860,7 @@ static void text_value(struct fl_stage_copy *c, const struct fl_stage_col *col, 
 		const char *e = n ? fl_json_value(s, s + n, &why) : NULL;
 		size_t len = e && fl_json_ws(e, s + n) == s + n ? (size_t)(e - s) : 0;
 		if (col->array && len && s[0] == '[')
-			json_array(c, col, s, len);
+			copy_json_array(c, col, s, len);
 		else if (!col->array && len && jsonb_ok(s, len))
 			put_esc(c, s, len);
 		else
@@ -1167,6 +1228,7 @@ void fl_stage_copy_free(struct fl_stage_copy *c)
 	fl_buf_free(&c->key);
 	fl_buf_free(&c->text);
 	fl_buf_free(&c->obuf);
+	fl_buf_free(&c->fold);
 	free(c);
 }
 
@@ -1189,6 +1251,7 @@ enum fl_result fl_stage_copy_new(const struct fl_stage_layout *l, struct fl_stag
 	fl_buf_init(&c->key, 4096);
 	fl_buf_init(&c->text, (size_t)FL_STAGE_LINE_MAX + 2 * INFLATE_STEP);
 	fl_buf_init(&c->obuf, OUT_MAX);
+	fl_buf_init(&c->fold, SCRATCH_MAX);
 	while (nslots < 2 * n)
 		nslots *= 2;
 	c->mask = nslots - 1;

@@ -75,6 +75,10 @@ struct fl_stage_col {
 	int part;               /* >= 0: the column holds vals[part] */
 	int field;              /* CSV: 0-based field, -1: none */
 	const char *key;        /* JSON: key matched case-insensitively, NULL: none */
+	/* jsonb of a struct: object keys are written as their Glue column
+	 * names (fl_schema_column_name: lower case, [a-z0-9_]), the names
+	 * the table's struct type and so the rewritten SQL use. */
+	bool fold_keys;
 };
 
 /* Reads a type as PostgreSQL's format_type() prints it ("bigint",

@@ -307,6 +307,8 @@ static enum fl_result glue_parse(const char *db, const char *tbl, const char *te
 			/* as format_type() spells it, for comparisons */
 			snprintf(tc->pg, sizeof tc->pg, "timestamp without time zone%s",
 				 tc->pg[9] ? "[]" : "");
+		tc->fold_keys = type && (strncasecmp(type, "struct<", 7) == 0 ||
+					 strncasecmp(type, "array<struct<", 13) == 0);
 		tc->pos = i;
 		t->ncols++;
 	}

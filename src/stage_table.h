@@ -27,6 +27,7 @@ struct fl_stage_glue_col {
 	char name[FL_STAGE_NAME_MAX + 1];
 	char pg[128];                  /* PostgreSQL type (fl_sql_pg_type) */
 	size_t pos;                    /* index in StorageDescriptor.Columns */
+	bool fold_keys;                /* struct<..> or array<struct<..>>: see fl_stage_col */
 };
 struct fl_stage_glue {
 	json_t *spec;                  /* owned */

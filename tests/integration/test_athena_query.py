@@ -35,7 +35,8 @@ def make_event(i):
     # Every 50th event repeats the previous uuid (count(DISTINCT) differs).
     e = {"event_uuid": str(uuid.UUID(int=i - 1 if i % 50 == 49 else i)),
          "event_name": NAMES[i % 4], "created_at": T0 + i * STEP,
-         "payload": {"amount": (i % 100) + 0.25, "item": "x%d" % i},
+         "payload": {"amount": (i % 100) + 0.25, "item": "x%d" % i, "userId": i,
+                     "Geo": {"Zip-Code": "z%d" % (i % 5)}},
          "coupon": "" if i % 7 == 0 else "c%d" % (i % 3)}
     if i % 10 == 0:
         e["note"] = 'say "hi", ok'
@@ -180,6 +181,16 @@ class AthenaQuery(unittest.TestCase):
         self.assertEqual(rs["Rows"]["InputRows"], N)
         self.assertEqual(rs["Rows"]["InputBytes"], stats["DataScannedInBytes"])
         self.assertIn("TotalExecutionTimeInMillis", rs["Timeline"])
+
+    def test_struct_fields_of_any_case(self):
+        # JSON keys are matched as Glue names (lower case, [a-z0-9_]) at any depth.
+        t = self.glue.get_table(DatabaseName="default", Name="events")["Table"]
+        payload = [c["Type"] for c in t["StorageDescriptor"]["Columns"] if c["Name"] == "payload"]
+        self.assertEqual(payload, ["struct<amount:double,item:string,userid:bigint,"
+                                   "geo:struct<zip_code:string>>"])
+        _, rows = self.query("SELECT sum(payload.userid) AS s, count(DISTINCT payload.geo.zip_code) "
+                             "AS z, count(payload.geo.zip_code) AS n FROM events")
+        self.assertEqual(rows[0], [str(sum(e["payload"]["userId"] for e in EVENTS)), "5", str(N)])
 
     def test_counts_by_hour_distinct_and_range(self):
         got = self.pairs("SELECT date_trunc('hour', created_datetime) AS h, count(*) AS n "
