@@ -239,3 +239,32 @@ def wait_for(pred, timeout=60, step=0.2, what="condition"):
             return v
         time.sleep(step)
     raise AssertionError("timed out waiting for " + what)
+
+
+def run_query(athena, sql, db="default", timeout=120):
+    """Runs sql through StartQueryExecution in database db and waits for it:
+    (state, rows, execution), rows every row GetQueryResults gives (a
+    SELECT's header row included, none for DDL) as lists of strings, None
+    for NULL, all pages read; [] unless SUCCEEDED."""
+    qid = athena.start_query_execution(QueryString=sql, QueryExecutionContext={
+        "Database": db})["QueryExecutionId"]
+    deadline = time.time() + timeout
+    while True:
+        qe = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+        state = qe["Status"]["State"]
+        if state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            break
+        if time.time() > deadline:
+            raise AssertionError("query %s (%s) did not finish" % (qid, sql))
+        time.sleep(0.05)
+    rows, token = [], None
+    while state == "SUCCEEDED":
+        args = {"QueryExecutionId": qid}
+        if token:
+            args["NextToken"] = token
+        page = athena.get_query_results(**args)
+        rows += [[d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"]]
+        token = page.get("NextToken")
+        if not token:
+            break
+    return state, rows, qe
