@@ -5,9 +5,12 @@
  * Exception, Glue InvalidInputException, Athena InvalidRequestException);
  * the table below is the whole mapping.  Firehose's error member is
  * "message", Glue's and Athena's "Message" (as their models say).
+ * Athena's InvalidRequestException also carries "AthenaErrorCode", as its
+ * model has it: INVALID_INPUT for a request that is wrong in itself.
  */
 #include "awserr.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 struct row {
@@ -75,8 +78,10 @@ int fl_awserr_body(enum fl_service svc, const struct fl_error *err,
 	if (err->type[0])
 		e.type = err->type;
 	fl_buf_reset(out);
+	bool athena_code = svc == FL_SVC_ATHENA && strcmp(e.type, "InvalidRequestException") == 0;
 	if (fl_buf_printf(out, "{\"__type\":\"%s\",\"%s\":", e.type, member) != FL_OK ||
 	    fl_buf_add_json_str(out, err->msg, strlen(err->msg)) != FL_OK ||
+	    (athena_code && fl_buf_adds(out, ",\"AthenaErrorCode\":\"INVALID_INPUT\"") != FL_OK) ||
 	    fl_buf_addc(out, '}') != FL_OK) {
 		/* Only an out-of-memory gets here: answer without a body. */
 		fl_buf_reset(out);

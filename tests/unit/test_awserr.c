@@ -62,7 +62,16 @@ static void test_body(void **state)
 	/* Glue and Athena name the member Message. */
 	fl_error_set(&err, FL_INVALID, "bad");
 	assert_int_equal(fl_awserr_body(FL_SVC_ATHENA, &err, &out, &type), 400);
-	assert_string_equal(out.data, "{\"__type\":\"InvalidRequestException\",\"Message\":\"bad\"}");
+	assert_string_equal(out.data, "{\"__type\":\"InvalidRequestException\",\"Message\":\"bad\","
+				      "\"AthenaErrorCode\":\"INVALID_INPUT\"}");
+	fl_error_set(&err, FL_INVALID, "bad");
+	assert_int_equal(fl_awserr_body(FL_SVC_GLUE, &err, &out, &type), 400);
+	assert_string_equal(out.data, "{\"__type\":\"InvalidInputException\",\"Message\":\"bad\"}");
+	/* A service's own exception type keeps the mapped status. */
+	fl_error_set_type(&err, FL_IN_USE, "CrawlerRunningException", "running");
+	assert_int_equal(fl_awserr_body(FL_SVC_GLUE, &err, &out, &type), 400);
+	assert_string_equal(type, "CrawlerRunningException");
+	assert_string_equal(out.data, "{\"__type\":\"CrawlerRunningException\",\"Message\":\"running\"}");
 	fl_buf_free(&out);
 }
 
