@@ -357,6 +357,16 @@ static bool set_schema_inference(struct fl_config *cfg, const char *value,
 	return why_set(why, why_len, "expected on or off");
 }
 
+static bool set_eager_staging(struct fl_config *cfg, const char *value,
+			      char *why, size_t why_len)
+{
+	if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+		cfg->eager_staging = value[1] == 'n';
+		return true;
+	}
+	return why_set(why, why_len, "expected on or off");
+}
+
 /* ---- the table ------------------------------------------------------- */
 
 /* storage's default is derived (see step 4); its text is for --help. */
@@ -383,6 +393,9 @@ static const struct cfg_option options[] = {
 	  "Athena query worker threads, 1..64", set_query_threads },
 	{ "stage-budget", "SIZE", "8GiB",
 	  "PostgreSQL space the staged lake may use before it evicts", set_stage_budget },
+	{ "eager-staging", "on|off", "on",
+	  "stage delivered objects of stream tables for queries right away",
+	  set_eager_staging },
 	{ "schema-inference", "on|off", "on",
 	  "merge the fields of delivered events into their table's columns",
 	  set_schema_inference },

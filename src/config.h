@@ -29,6 +29,7 @@ struct fl_config {
 	int query_threads;          /* --query-threads N, default 2 */
 	uint64_t stage_budget_bytes; /* --stage-budget BYTES[K|M|G], default 8G */
 	bool schema_inference;      /* --schema-inference on|off, default on */
+	bool eager_staging;         /* --eager-staging on|off, default on */
 };
 
 /* Parses argv (after the "serve" word) with env (NULL-terminated

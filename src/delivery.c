@@ -386,7 +386,7 @@ static void enqueue_staging(struct fl_server *srv, const struct fl_stream_conf *
 			    const struct fl_catalog_table *t, const struct segment_read *sr)
 {
 	const char *expr = json_string_value(json_object_get(conf->destination, "Prefix"));
-	for (size_t i = 0; srv->stage && i < sr->nparts; i++) {
+	for (size_t i = 0; srv->stage && srv->cfg.eager_staging && i < sr->nparts; i++) {
 		const struct part *p = &sr->parts[i];
 		const char *slash = memchr(p->dest, '/', p->dest_len);
 		char bucket[256], vals[FL_CATALOG_MAX_KEYS][256], location[2048];
