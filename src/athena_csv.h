@@ -10,8 +10,9 @@
  *                                   the empty string: ""
  *
  * <id>.txt (DDL and utility statements): one line per row, the columns
- * separated by tabs, no header, no quoting (a value holds no tab or
- * newline).  <id>.csv.metadata / <id>.txt.metadata: {"ColumnInfo": [...]}
+ * separated by tabs, no header, no quoting (no value holds a newline,
+ * and only the last column may hold tabs, as MSCK REPAIR TABLE's answer
+ * does: a reader splits at most ncols - 1 times).  <id>.csv.metadata / <id>.txt.metadata: {"ColumnInfo": [...]}
  * (Athena's own is binary; nothing reads it but people).
  *
  * Values are written from PostgreSQL's text output (the query runs with
