@@ -40,6 +40,7 @@
 #include <strings.h>
 
 #include "athena.h"
+#include "awsjson.h"
 #include "awsshape.h"
 #include "catalog.h"
 #include "db.h"
@@ -55,25 +56,10 @@
 
 /* ---- requests and answers -------------------------------------------------- */
 
-static enum fl_result parse(const struct fl_req *req, const char *op, json_t **in,
-			    struct fl_error *err)
-{
-	const struct fl_awsshape_op *shape = fl_awsshape_find(fl_athena_ops, fl_athena_op_count, op);
-	if (!shape)
-		return fl_error_set(err, FL_INTERNAL, "no model for %s", op);
-	return fl_awsshape_parse(shape, req->body, req->body_len, in, err);
-}
-
-/* A string member, or NULL when absent (the shape walk has typed it). */
-static const char *member(const json_t *in, const char *name)
-{
-	return json_string_value(json_object_get(in, name));
-}
-
 /* The request's catalog must be ours. */
 static enum fl_result check_catalog(const json_t *in, const char *name, struct fl_error *err)
 {
-	const char *catalog = member(in, name);
+	const char *catalog = fl_awsjson_member(in, name);
 	if (!catalog)
 		return fl_error_set(err, FL_VALIDATION, "1 validation error detected: Value null at "
 				    "'%s' failed to satisfy constraint: Member must not be null",
@@ -116,7 +102,7 @@ static int page_size(const json_t *in)
 static enum fl_result page_after(const json_t *in, bool names, char *out, size_t n,
 				 struct fl_error *err)
 {
-	const char *token = member(in, "NextToken");
+	const char *token = fl_awsjson_member(in, "NextToken");
 	out[0] = '\0';
 	if (!token)
 		return FL_OK;
@@ -139,20 +125,6 @@ static enum fl_result set_token(json_t *out, const char *last_key, struct fl_err
 	if (json_object_set_new(out, "NextToken", json_string(token)) != 0)
 		return fl_error_set(err, FL_INTERNAL, "out of memory");
 	return FL_OK;
-}
-
-/* Writes out (stolen) as the answer. */
-static enum fl_result reply(struct fl_req *req, json_t *out, struct fl_error *err)
-{
-	if (!out)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	char *text = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	if (!text)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	enum fl_result r = fl_buf_adds(&req->out, text);
-	free(text);
-	return r == FL_OK ? FL_OK : fl_error_set(err, r, "response too large");
 }
 
 /* Runs one statement on a connection of the pool. */
@@ -288,7 +260,7 @@ static enum fl_result list_data_catalogs(struct fl_req *req, struct fl_error *er
 {
 	json_t *in = NULL, *out = NULL, *list = NULL;
 	char after[TOKEN_MAX];
-	enum fl_result r = parse(req, "ListDataCatalogs", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "ListDataCatalogs", &in, err);
 	if (r != FL_OK || (r = page_after(in, false, after, sizeof after, err)) != FL_OK)
 		goto out;
 	out = json_object();
@@ -303,7 +275,7 @@ static enum fl_result list_data_catalogs(struct fl_req *req, struct fl_error *er
 		r = fl_error_set(err, FL_INTERNAL, "out of memory");
 		goto out;
 	}
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, out, err);
 	out = NULL;
 out:
 	json_decref(list);
@@ -315,11 +287,12 @@ out:
 static enum fl_result get_data_catalog(struct fl_req *req, struct fl_error *err)
 {
 	json_t *in = NULL;
-	enum fl_result r = parse(req, "GetDataCatalog", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "GetDataCatalog", &in, err);
 	if (r == FL_OK && (r = check_catalog(in, "Name", err)) == FL_OK)
-		r = reply(req, json_pack("{s:{s:s, s:s, s:{s:s}}}", "DataCatalog",
-					 "Name", FL_ATHENA_CATALOG, "Type", "GLUE",
-					 "Parameters", "catalog-id", FL_ACCOUNT_ID), err);
+		r = fl_awsjson_reply(req, JSON_COMPACT,
+				     json_pack("{s:{s:s, s:s, s:{s:s}}}", "DataCatalog",
+					       "Name", FL_ATHENA_CATALOG, "Type", "GLUE",
+					       "Parameters", "catalog-id", FL_ACCOUNT_ID), err);
 	json_decref(in);
 	return r;
 }
@@ -332,7 +305,7 @@ static enum fl_result list_databases(struct fl_req *req, struct fl_error *err)
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	char after[TOKEN_MAX], limit[16];
-	enum fl_result r = parse(req, "ListDatabases", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "ListDatabases", &in, err);
 	if (r != FL_OK || (r = check_catalog(in, "CatalogName", err)) != FL_OK ||
 	    (r = page_after(in, true, after, sizeof after, err)) != FL_OK)
 		goto out;
@@ -361,7 +334,7 @@ static enum fl_result list_databases(struct fl_req *req, struct fl_error *err)
 	}
 	if (rows > max && (r = set_token(out, PQgetvalue(res, max - 1, 0), err)) != FL_OK)
 		goto out;
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, out, err);
 	out = NULL;
 out:
 	PQclear(res);
@@ -402,13 +375,15 @@ static enum fl_result get_database(struct fl_req *req, struct fl_error *err)
 	json_t *in = NULL, *spec = NULL;
 	PGconn *conn = NULL;
 	char name[256];
-	enum fl_result r = parse(req, "GetDatabase", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "GetDatabase", &in, err);
 	if (r != FL_OK || (r = check_catalog(in, "CatalogName", err)) != FL_OK ||
 	    (r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK ||
-	    (r = load_database(req, conn, member(in, "DatabaseName"), name, &spec, err)) != FL_OK)
+	    (r = load_database(req, conn, fl_awsjson_member(in, "DatabaseName"), name, &spec,
+			       err)) != FL_OK)
 		goto out;
 	json_t *db = database_json(name, spec);
-	r = reply(req, db ? json_pack("{s:o}", "Database", db) : NULL, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, db ? json_pack("{s:o}", "Database", db) : NULL,
+			     err);
 out:
 	if (conn)
 		fl_db_release(req->srv->db, conn);
@@ -423,7 +398,7 @@ out:
 static enum fl_result table_pattern(const json_t *in, struct fl_buf *pattern, const char **out,
 				    struct fl_error *err)
 {
-	const char *expr = member(in, "Expression");
+	const char *expr = fl_awsjson_member(in, "Expression");
 	*out = NULL;
 	if (!expr || !expr[0])
 		return FL_OK;
@@ -443,12 +418,13 @@ static enum fl_result list_table_metadata(struct fl_req *req, struct fl_error *e
 	char db[256], after[TOKEN_MAX], limit[16];
 	const char *regex = NULL;
 	fl_buf_init(&pattern, PATTERN_MAX);
-	enum fl_result r = parse(req, "ListTableMetadata", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "ListTableMetadata", &in, err);
 	if (r != FL_OK || (r = check_catalog(in, "CatalogName", err)) != FL_OK ||
 	    (r = page_after(in, true, after, sizeof after, err)) != FL_OK ||
 	    (r = table_pattern(in, &pattern, &regex, err)) != FL_OK ||
 	    (r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK ||
-	    (r = load_database(req, conn, member(in, "DatabaseName"), db, &spec, err)) != FL_OK)
+	    (r = load_database(req, conn, fl_awsjson_member(in, "DatabaseName"), db, &spec,
+			       err)) != FL_OK)
 		goto out;
 	int max = page_size(in);
 	snprintf(limit, sizeof limit, "%d", max + 1);
@@ -483,7 +459,7 @@ static enum fl_result list_table_metadata(struct fl_req *req, struct fl_error *e
 	}
 	if (rows > max && (r = set_token(out, PQgetvalue(res, max - 1, 0), err)) != FL_OK)
 		goto out;
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, out, err);
 	out = NULL;
 out:
 	PQclear(res);
@@ -502,11 +478,12 @@ static enum fl_result get_table_metadata(struct fl_req *req, struct fl_error *er
 	json_t *in = NULL, *table = NULL;
 	PGconn *conn = NULL;
 	char db[256], name[256];
-	enum fl_result r = parse(req, "GetTableMetadata", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "GetTableMetadata", &in, err);
 	if (r != FL_OK || (r = check_catalog(in, "CatalogName", err)) != FL_OK)
 		goto out;
 	/* Glue answers "Entity Not Found" for either part missing. */
-	if (!glue_name(member(in, "DatabaseName"), db) || !glue_name(member(in, "TableName"), name)) {
+	if (!glue_name(fl_awsjson_member(in, "DatabaseName"), db)
+	    || !glue_name(fl_awsjson_member(in, "TableName"), name)) {
 		r = metadata_not_found(req, "Entity Not Found", err);
 		goto out;
 	}
@@ -518,7 +495,8 @@ static enum fl_result get_table_metadata(struct fl_req *req, struct fl_error *er
 	if (r != FL_OK)
 		goto out;
 	json_t *md = table_metadata(table);
-	r = reply(req, md ? json_pack("{s:o}", "TableMetadata", md) : NULL, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT,
+			     md ? json_pack("{s:o}", "TableMetadata", md) : NULL, err);
 out:
 	if (conn)
 		fl_db_release(req->srv->db, conn);

@@ -39,6 +39,7 @@
 #include "athena.h"
 #include "athena_csv.h"
 #include "athena_ddl.h"
+#include "awsjson.h"
 #include "awsshape.h"
 #include "catalog.h"
 #include "db.h"
@@ -55,34 +56,6 @@
 #define WORKGROUP_DEFAULT "primary"
 
 /* ---- requests and answers ------------------------------------------------ */
-
-static enum fl_result parse(const struct fl_req *req, const char *op, json_t **in,
-			    struct fl_error *err)
-{
-	const struct fl_awsshape_op *shape = fl_awsshape_find(fl_athena_ops, fl_athena_op_count, op);
-	if (!shape)
-		return fl_error_set(err, FL_INTERNAL, "no model for %s", op);
-	return fl_awsshape_parse(shape, req->body, req->body_len, in, err);
-}
-
-static const char *member(const json_t *in, const char *name)
-{
-	return json_string_value(json_object_get(in, name));
-}
-
-/* Writes out (stolen) as the answer. */
-static enum fl_result reply(struct fl_req *req, json_t *out, struct fl_error *err)
-{
-	if (!out)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	char *text = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	if (!text)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	enum fl_result r = fl_buf_adds(&req->out, text);
-	free(text);
-	return r == FL_OK ? FL_OK : fl_error_set(err, r, "response too large");
-}
 
 static bool is_uuid(const char *s)
 {
@@ -180,8 +153,10 @@ static enum fl_result load_workgroup(PGconn *conn, const char *name, bool need_e
 static enum fl_result output_location(const json_t *in, const json_t *config, const char *id,
 				      const char *ext, char *out, size_t n, struct fl_error *err)
 {
-	const char *wg_loc = member(json_object_get(config, "ResultConfiguration"), "OutputLocation");
-	const char *req_loc = member(json_object_get(in, "ResultConfiguration"), "OutputLocation");
+	const char *wg_loc = fl_awsjson_member(json_object_get(config, "ResultConfiguration"),
+					       "OutputLocation");
+	const char *req_loc = fl_awsjson_member(json_object_get(in, "ResultConfiguration"),
+						"OutputLocation");
 	const char *loc = json_is_true(json_object_get(config, "EnforceWorkGroupConfiguration")) ||
 		!req_loc || !req_loc[0] ? wg_loc : req_loc;
 	char bucket[256];
@@ -209,13 +184,16 @@ static enum fl_result start_query_execution(struct fl_req *req, struct fl_error 
 	struct fl_buf sql;
 	char id[37], location[2200], dbname[256];
 	fl_buf_init(&sql, 4 * (size_t)FL_SQL_MAX_LEN);
-	enum fl_result r = parse(req, "StartQueryExecution", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "StartQueryExecution", &in, err);
 	if (r != FL_OK)
 		goto out;
 	const json_t *ctx = json_object_get(in, "QueryExecutionContext");
-	const char *wg = member(in, "WorkGroup") ? member(in, "WorkGroup") : WORKGROUP_DEFAULT;
-	const char *token = member(in, "ClientRequestToken");
-	const char *db = member(ctx, "Database"), *catalog = member(ctx, "Catalog");
+	const char *wg = fl_awsjson_member(in, "WorkGroup");
+	if (!wg)
+		wg = WORKGROUP_DEFAULT;
+	const char *token = fl_awsjson_member(in, "ClientRequestToken");
+	const char *db = fl_awsjson_member(ctx, "Database");
+	const char *catalog = fl_awsjson_member(ctx, "Catalog");
 	if (catalog && strcasecmp(catalog, FL_ATHENA_CATALOG) != 0) {
 		r = fl_error_set(err, FL_INVALID, "DataCatalog %s was not found", catalog);
 		goto out;
@@ -223,8 +201,8 @@ static enum fl_result start_query_execution(struct fl_req *req, struct fl_error 
 	struct fl_error ignored;
 	if (db && fl_catalog_name(db, NULL, dbname, &ignored) == FL_OK)
 		db = dbname;
-	if ((r = bind_parameters(member(in, "QueryString"), json_object_get(in, "ExecutionParameters"),
-				 &sql, err)) != FL_OK)
+	if ((r = bind_parameters(fl_awsjson_member(in, "QueryString"),
+				 json_object_get(in, "ExecutionParameters"), &sql, err)) != FL_OK)
 		goto out;
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK ||
 	    (r = load_workgroup(conn, wg, true, &config, err)) != FL_OK)
@@ -270,7 +248,7 @@ static enum fl_result start_query_execution(struct fl_req *req, struct fl_error 
 	} else {
 		fl_query_engine_wake(req->srv->query);
 	}
-	r = reply(req, json_pack("{s:s}", "QueryExecutionId", id), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, json_pack("{s:s}", "QueryExecutionId", id), err);
 out:
 	PQclear(res);
 	if (conn)
@@ -458,11 +436,13 @@ static enum fl_result get_query_execution(struct fl_req *req, struct fl_error *e
 	json_t *in = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	enum fl_result r = parse(req, "GetQueryExecution", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "GetQueryExecution", &in, err);
 	if (r == FL_OK && (r = fl_db_acquire(req->srv->db, &conn, err)) == FL_OK &&
-	    (r = load_execution(conn, member(in, "QueryExecutionId"), &res, err)) == FL_OK) {
+	    (r = load_execution(conn, fl_awsjson_member(in, "QueryExecutionId"), &res,
+				err)) == FL_OK) {
 		json_t *qe = execution_json(res, 0);
-		r = reply(req, qe ? json_pack("{s:o}", "QueryExecution", qe) : NULL, err);
+		r = fl_awsjson_reply(req, JSON_COMPACT,
+				     qe ? json_pack("{s:o}", "QueryExecution", qe) : NULL, err);
 	}
 	PQclear(res);
 	if (conn)
@@ -478,7 +458,7 @@ static enum fl_result batch_get_query_execution(struct fl_req *req, struct fl_er
 	PGresult *res = NULL;
 	char *array = NULL;
 	size_t k;
-	enum fl_result r = parse(req, "BatchGetQueryExecution", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "BatchGetQueryExecution", &in, err);
 	if (r != FL_OK)
 		goto out;
 	/* The well-formed ids as a PostgreSQL uuid[] literal. */
@@ -523,8 +503,9 @@ static enum fl_result batch_get_query_execution(struct fl_req *req, struct fl_er
 			goto out;
 		}
 	}
-	r = reply(req, json_pack("{s:O, s:O}", "QueryExecutions", found,
-				 "UnprocessedQueryExecutionIds", missing), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, json_pack("{s:O, s:O}", "QueryExecutions", found,
+							  "UnprocessedQueryExecutionIds", missing),
+			     err);
 out:
 	PQclear(res);
 	if (conn)
@@ -544,16 +525,19 @@ static enum fl_result list_query_executions(struct fl_req *req, struct fl_error 
 	PGresult *res = NULL;
 	char after[TOKEN_MAX], limit[16], *sep = NULL;
 	const char *after_us = NULL, *after_id = NULL;
-	enum fl_result r = parse(req, "ListQueryExecutions", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "ListQueryExecutions", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *wg = member(in, "WorkGroup") ? member(in, "WorkGroup") : WORKGROUP_DEFAULT;
+	const char *wg = fl_awsjson_member(in, "WorkGroup");
+	if (!wg)
+		wg = WORKGROUP_DEFAULT;
 	json_int_t max = json_integer_value(json_object_get(in, "MaxResults"));
 	if (max < 1 || max > LIST_PAGE_MAX)
 		max = LIST_PAGE_MAX;
-	if (member(in, "NextToken")) {
+	if (fl_awsjson_member(in, "NextToken")) {
 		/* "<submitted_at, epoch microseconds>/<id>" */
-		if ((r = fl_catalog_token_decode(member(in, "NextToken"), after, sizeof after,
+		if ((r = fl_catalog_token_decode(fl_awsjson_member(in, "NextToken"), after,
+						 sizeof after,
 						 err)) != FL_OK)
 			goto out;
 		if (!(sep = strchr(after, '/')) || !is_uuid(sep + 1)) {
@@ -595,7 +579,7 @@ static enum fl_result list_query_executions(struct fl_req *req, struct fl_error 
 			goto out;
 		}
 	}
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, out, err);
 out:
 	PQclear(res);
 	if (conn)
@@ -611,8 +595,8 @@ static enum fl_result stop_query_execution(struct fl_req *req, struct fl_error *
 	json_t *in = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	enum fl_result r = parse(req, "StopQueryExecution", &in, err);
-	const char *id = member(in, "QueryExecutionId");
+	enum fl_result r = fl_awsjson_parse_athena(req, "StopQueryExecution", &in, err);
+	const char *id = fl_awsjson_member(in, "QueryExecutionId");
 	const char *params[] = { id };
 	if (r != FL_OK)
 		goto out;
@@ -636,7 +620,7 @@ static enum fl_result stop_query_execution(struct fl_req *req, struct fl_error *
 	}
 	if (strcmp(PQgetvalue(res, 0, 0), "RUNNING") == 0)
 		fl_query_engine_cancel(req->srv->query, id);
-	r = reply(req, json_object(), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, json_object(), err);
 out:
 	PQclear(res);
 	if (conn)
@@ -650,27 +634,30 @@ static enum fl_result get_query_runtime_statistics(struct fl_req *req, struct fl
 	json_t *in = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	enum fl_result r = parse(req, "GetQueryRuntimeStatistics", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "GetQueryRuntimeStatistics", &in, err);
 	if (r != FL_OK || (r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK ||
-	    (r = load_execution(conn, member(in, "QueryExecutionId"), &res, err)) != FL_OK)
+	    (r = load_execution(conn, fl_awsjson_member(in, "QueryExecutionId"), &res,
+				err)) != FL_OK)
 		goto out;
 	struct timeline t = timeline(res, 0);
 	json_int_t in_rows = number(res, 0, C_INPUT_ROWS), in_bytes = number(res, 0, C_SCANNED);
 	json_int_t out_rows = number(res, 0, C_OUTPUT_ROWS), out_bytes = number(res, 0, C_OUTPUT_BYTES);
-	r = reply(req, json_pack("{s:{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
-				 "s:{s:I, s:s, s:I, s:I, s:I, s:I, s:I}}}",
-				 "QueryRuntimeStatistics",
-				 "Timeline", "QueryQueueTimeInMillis", t.queue,
-				 "QueryPlanningTimeInMillis", t.planning,
-				 "EngineExecutionTimeInMillis", t.engine,
-				 "ServiceProcessingTimeInMillis", t.service,
-				 "TotalExecutionTimeInMillis", t.total,
-				 "Rows", "InputRows", in_rows, "InputBytes", in_bytes,
-				 "OutputBytes", out_bytes, "OutputRows", out_rows,
-				 "OutputStage", "StageId", (json_int_t)0,
-				 "State", PQgetvalue(res, 0, C_STATE), "OutputBytes", out_bytes,
-				 "OutputRows", out_rows, "InputBytes", in_bytes, "InputRows", in_rows,
-				 "ExecutionTime", t.engine - t.planning), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT,
+			     json_pack("{s:{s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I}, "
+				       "s:{s:I, s:s, s:I, s:I, s:I, s:I, s:I}}}",
+				       "QueryRuntimeStatistics",
+				       "Timeline", "QueryQueueTimeInMillis", t.queue,
+				       "QueryPlanningTimeInMillis", t.planning,
+				       "EngineExecutionTimeInMillis", t.engine,
+				       "ServiceProcessingTimeInMillis", t.service,
+				       "TotalExecutionTimeInMillis", t.total,
+				       "Rows", "InputRows", in_rows, "InputBytes", in_bytes,
+				       "OutputBytes", out_bytes, "OutputRows", out_rows,
+				       "OutputStage", "StageId", (json_int_t)0,
+				       "State", PQgetvalue(res, 0, C_STATE),
+				       "OutputBytes", out_bytes, "OutputRows", out_rows,
+				       "InputBytes", in_bytes, "InputRows", in_rows,
+				       "ExecutionTime", t.engine - t.planning), err);
 out:
 	PQclear(res);
 	if (conn)
@@ -691,11 +678,12 @@ static enum fl_result get_query_results(struct fl_req *req, struct fl_error *err
 	size_t offset = 0;
 	fl_buf_init(&data, RESULT_READ_MAX);
 	fl_buf_init(&tmp, RESULT_READ_MAX);
-	enum fl_result r = parse(req, "GetQueryResults", &in, err);
-	const char *id = member(in, "QueryExecutionId");
+	enum fl_result r = fl_awsjson_parse_athena(req, "GetQueryResults", &in, err);
+	const char *id = fl_awsjson_member(in, "QueryExecutionId");
 	if (r != FL_OK)
 		goto out;
-	if (member(in, "QueryResultType") && strcmp(member(in, "QueryResultType"), "DATA_ROWS")) {
+	const char *result_type = fl_awsjson_member(in, "QueryResultType");
+	if (result_type && strcmp(result_type, "DATA_ROWS")) {
 		r = fl_error_set(err, FL_INVALID, "A data manifest is only written for queries "
 				 "that write tables; use QueryResultType DATA_ROWS");
 		goto out;
@@ -703,10 +691,11 @@ static enum fl_result get_query_results(struct fl_req *req, struct fl_error *err
 	json_int_t max = json_integer_value(json_object_get(in, "MaxResults"));
 	if (max < 1 || max > RESULTS_PAGE_MAX)
 		max = RESULTS_PAGE_MAX;
-	if (member(in, "NextToken")) {
+	if (fl_awsjson_member(in, "NextToken")) {
 		/* "<byte offset>/<id>" */
 		char *sep, *end;
-		if ((r = fl_catalog_token_decode(member(in, "NextToken"), token, sizeof token,
+		if ((r = fl_catalog_token_decode(fl_awsjson_member(in, "NextToken"), token,
+						 sizeof token,
 						 err)) != FL_OK)
 			goto out;
 		offset = strtoull(token, &end, 10);
@@ -769,7 +758,7 @@ static enum fl_result get_query_results(struct fl_req *req, struct fl_error *err
 			out = NULL;
 		}
 	}
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, out, err);
 out:
 	PQclear(res);
 	if (conn)

@@ -65,6 +65,7 @@
 #include <sys/random.h>
 
 #include "athena.h"
+#include "awsjson.h"
 #include "awsshape.h"
 #include "catalog.h"
 #include "db.h"
@@ -83,38 +84,9 @@
 
 /* ---- requests and answers -------------------------------------------------- */
 
-static enum fl_result parse(const struct fl_req *req, const char *op, json_t **in,
-			    struct fl_error *err)
-{
-	const struct fl_awsshape_op *shape = fl_awsshape_find(fl_athena_ops, fl_athena_op_count, op);
-	if (!shape)
-		return fl_error_set(err, FL_INTERNAL, "no model for %s", op);
-	return fl_awsshape_parse(shape, req->body, req->body_len, in, err);
-}
-
-/* A string member, or NULL when absent (the shape walk has typed it). */
-static const char *member(const json_t *in, const char *name)
-{
-	return json_string_value(json_object_get(in, name));
-}
-
 static bool flag(const json_t *in, const char *name)
 {
 	return json_is_true(json_object_get(in, name));
-}
-
-/* Writes out (stolen) as the answer. */
-static enum fl_result reply(struct fl_req *req, json_t *out, struct fl_error *err)
-{
-	if (!out)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	char *text = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	if (!text)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	enum fl_result r = fl_buf_adds(&req->out, text);
-	free(text);
-	return r == FL_OK ? FL_OK : fl_error_set(err, r, "response too large");
 }
 
 static enum fl_result reply_empty(struct fl_req *req, struct fl_error *err)
@@ -282,7 +254,7 @@ static enum fl_result check_output_location(const char *loc, struct fl_error *er
 /* EngineVersion as Athena answers it for a requested one (NULL: AUTO). */
 static enum fl_result engine_version(const json_t *given, json_t **out, struct fl_error *err)
 {
-	const char *selected = member(given, "SelectedEngineVersion");
+	const char *selected = fl_awsjson_member(given, "SelectedEngineVersion");
 	*out = NULL;
 	if (!selected || strcasecmp(selected, ENGINE_AUTO) == 0)
 		selected = ENGINE_AUTO;
@@ -317,7 +289,7 @@ static bool fill_defaults(json_t *config)
  * AdditionalConfiguration (see the top of the file). */
 static enum fl_result apply_timeout(json_t *config, struct fl_error *err)
 {
-	const char *extra = member(config, "AdditionalConfiguration");
+	const char *extra = fl_awsjson_member(config, "AdditionalConfiguration");
 	json_t *doc = extra ? json_loads(extra, JSON_DECODE_ANY, NULL) : NULL;
 	json_t *v = json_object_get(doc, TIMEOUT_MEMBER);
 	enum fl_result r = FL_OK;
@@ -353,7 +325,8 @@ static enum fl_result new_config(const json_t *given, json_t **out, struct fl_er
 			goto out;
 		}
 	}
-	const char *loc = member(json_object_get(config, "ResultConfiguration"), "OutputLocation");
+	const char *loc = fl_awsjson_member(json_object_get(config, "ResultConfiguration"),
+					    "OutputLocation");
 	if ((loc && (r = check_output_location(loc, err)) != FL_OK) ||
 	    (r = engine_version(json_object_get(config, "EngineVersion"), &ev, err)) != FL_OK)
 		goto out;
@@ -409,7 +382,7 @@ static enum fl_result merge_config(json_t *config, const json_t *updates, struct
 
 	const json_t *rcu = json_object_get(updates, "ResultConfigurationUpdates");
 	if (rcu) {
-		const char *loc = member(rcu, "OutputLocation");
+		const char *loc = fl_awsjson_member(rcu, "OutputLocation");
 		if (loc && (r = check_output_location(loc, err)) != FL_OK)
 			return r;
 		json_t *rc = json_deep_copy(json_object_get(config, "ResultConfiguration"));
@@ -492,10 +465,10 @@ static enum fl_result create_work_group(struct fl_req *req, struct fl_error *err
 	json_t *in = NULL, *config = NULL;
 	PGconn *conn = NULL;
 	char *config_text = NULL, *tags_text = NULL;
-	enum fl_result r = parse(req, "CreateWorkGroup", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "CreateWorkGroup", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *name = member(in, "Name");
+	const char *name = fl_awsjson_member(in, "Name");
 	if (strcmp(name, PRIMARY) == 0) {
 		r = fl_error_set(err, FL_EXISTS, "primary workGroup could not be created");
 		goto out;
@@ -509,7 +482,7 @@ static enum fl_result create_work_group(struct fl_req *req, struct fl_error *err
 		r = fl_error_set(err, FL_INTERNAL, "out of memory");
 		goto out;
 	}
-	const char *desc = member(in, "Description");
+	const char *desc = fl_awsjson_member(in, "Description");
 	const char *params[] = { name, desc ? desc : "", config_text, tags_text };
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK)
 		goto out;
@@ -535,10 +508,10 @@ static enum fl_result get_work_group(struct fl_req *req, struct fl_error *err)
 	json_t *in = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	enum fl_result r = parse(req, "GetWorkGroup", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "GetWorkGroup", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *name = member(in, "WorkGroup");
+	const char *name = fl_awsjson_member(in, "WorkGroup");
 	const char *params[] = { name };
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK ||
 	    (r = fl_db_exec(conn, "SELECT " WG_COLUMNS " FROM fl_athena_workgroups WHERE name = $1",
@@ -553,7 +526,7 @@ static enum fl_result get_work_group(struct fl_req *req, struct fl_error *err)
 		r = fl_error_set(err, FL_INTERNAL, "workgroup %s: bad configuration", name);
 		goto out;
 	}
-	r = reply(req, json_pack("{s:o}", "WorkGroup", wg), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, json_pack("{s:o}", "WorkGroup", wg), err);
 out:
 	PQclear(res);
 	if (conn)
@@ -568,10 +541,10 @@ static enum fl_result list_work_groups(struct fl_req *req, struct fl_error *err)
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	char after[TOKEN_MAX] = "", limit[16];
-	enum fl_result r = parse(req, "ListWorkGroups", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "ListWorkGroups", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *token = member(in, "NextToken");
+	const char *token = fl_awsjson_member(in, "NextToken");
 	if (token && (fl_catalog_token_decode(token, after, sizeof after, err) != FL_OK ||
 		      !after[0])) {
 		r = bad_token(err);
@@ -601,7 +574,7 @@ static enum fl_result list_work_groups(struct fl_req *req, struct fl_error *err)
 	}
 	if (rows > max && (r = set_token(out, PQgetvalue(res, max - 1, 0), err)) != FL_OK)
 		goto out;
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, out, err);
 	out = NULL;
 out:
 	PQclear(res);
@@ -620,10 +593,10 @@ static enum fl_result update_work_group(struct fl_req *req, struct fl_error *err
 	PGresult *res = NULL;
 	char *text = NULL;
 	bool tx = false;
-	enum fl_result r = parse(req, "UpdateWorkGroup", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "UpdateWorkGroup", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *name = member(in, "WorkGroup");
+	const char *name = fl_awsjson_member(in, "WorkGroup");
 	const char *params[] = { name, NULL, NULL, NULL };
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK ||
 	    (r = begin(conn, err)) != FL_OK)
@@ -647,8 +620,8 @@ static enum fl_result update_work_group(struct fl_req *req, struct fl_error *err
 		r = fl_error_set(err, FL_INTERNAL, "out of memory");
 		goto out;
 	}
-	params[1] = member(in, "Description");
-	params[2] = member(in, "State");
+	params[1] = fl_awsjson_member(in, "Description");
+	params[2] = fl_awsjson_member(in, "State");
 	params[3] = text;
 	r = fl_db_exec(conn, "UPDATE fl_athena_workgroups SET description = coalesce($2, "
 		       "description), state = coalesce($3, state), configuration = $4::jsonb "
@@ -673,10 +646,10 @@ static enum fl_result delete_work_group(struct fl_req *req, struct fl_error *err
 	PGconn *conn = NULL;
 	PGresult *res = NULL, *running = NULL;
 	bool tx = false;
-	enum fl_result r = parse(req, "DeleteWorkGroup", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "DeleteWorkGroup", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *name = member(in, "WorkGroup");
+	const char *name = fl_awsjson_member(in, "WorkGroup");
 	const char *params[] = { name };
 	if (strcmp(name, PRIMARY) == 0) {
 		r = fl_error_set(err, FL_INVALID, "primary workGroup could not be deleted");
@@ -770,17 +743,19 @@ static enum fl_result create_named_query(struct fl_req *req, struct fl_error *er
 	PGresult *res = NULL;
 	bool tx = false;
 	char id[37];
-	enum fl_result r = parse(req, "CreateNamedQuery", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "CreateNamedQuery", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *wg = member(in, "WorkGroup");
-	const char *token = member(in, "ClientRequestToken");
+	const char *wg = fl_awsjson_member(in, "WorkGroup");
+	const char *token = fl_awsjson_member(in, "ClientRequestToken");
 	if (!wg)
 		wg = PRIMARY;
 	if ((r = named_query_id(token, id, err)) != FL_OK)
 		goto out;
-	const char *params[] = { id, member(in, "Name"), member(in, "Description"),
-				 member(in, "Database"), member(in, "QueryString"), wg };
+	const char *params[] = { id, fl_awsjson_member(in, "Name"),
+				 fl_awsjson_member(in, "Description"),
+				 fl_awsjson_member(in, "Database"),
+				 fl_awsjson_member(in, "QueryString"), wg };
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK ||
 	    (r = begin(conn, err)) != FL_OK)
 		goto out;
@@ -806,7 +781,8 @@ out:
 	if (tx)
 		end(conn, &r, err);
 	if (r == FL_OK)
-		r = reply(req, json_pack("{s:s}", "NamedQueryId", id), err);
+		r = fl_awsjson_reply(req, JSON_COMPACT, json_pack("{s:s}", "NamedQueryId", id),
+				     err);
 	PQclear(res);
 	if (conn)
 		fl_db_release(req->srv->db, conn);
@@ -819,10 +795,10 @@ static enum fl_result get_named_query(struct fl_req *req, struct fl_error *err)
 	json_t *in = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	enum fl_result r = parse(req, "GetNamedQuery", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "GetNamedQuery", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *id = member(in, "NamedQueryId");
+	const char *id = fl_awsjson_member(in, "NamedQueryId");
 	const char *params[] = { id };
 	if (!is_uuid(id)) {
 		r = named_query_not_found(id, err);
@@ -837,7 +813,8 @@ static enum fl_result get_named_query(struct fl_req *req, struct fl_error *err)
 		goto out;
 	}
 	json_t *q = named_query_json(res, 0);
-	r = reply(req, q ? json_pack("{s:o}", "NamedQuery", q) : NULL, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, q ? json_pack("{s:o}", "NamedQuery", q) : NULL,
+			     err);
 out:
 	PQclear(res);
 	if (conn)
@@ -852,11 +829,11 @@ static enum fl_result list_named_queries(struct fl_req *req, struct fl_error *er
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	char after[TOKEN_MAX] = "", limit[16], after_us[24] = "", after_id[37] = "";
-	enum fl_result r = parse(req, "ListNamedQueries", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "ListNamedQueries", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *wg = member(in, "WorkGroup");
-	const char *token = member(in, "NextToken");
+	const char *wg = fl_awsjson_member(in, "WorkGroup");
+	const char *token = fl_awsjson_member(in, "NextToken");
 	if (!wg)
 		wg = PRIMARY;
 	/* The token's key: "<created_at in microseconds>:<id>". */
@@ -901,7 +878,7 @@ static enum fl_result list_named_queries(struct fl_req *req, struct fl_error *er
 		if ((r = set_token(out, key, err)) != FL_OK)
 			goto out;
 	}
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, out, err);
 	out = NULL;
 out:
 	PQclear(res);
@@ -921,7 +898,7 @@ static enum fl_result batch_get_named_query(struct fl_req *req, struct fl_error 
 	/* "{" + 50 UUIDs and commas + "}" */
 	char array[2 + BATCH_MAX * 37 + 1];
 	size_t o = 0;
-	enum fl_result r = parse(req, "BatchGetNamedQuery", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "BatchGetNamedQuery", &in, err);
 	if (r != FL_OK)
 		goto out;
 	const json_t *ids = json_object_get(in, "NamedQueryIds");
@@ -985,8 +962,9 @@ static enum fl_result batch_get_named_query(struct fl_req *req, struct fl_error 
 			goto out;
 		}
 	}
-	r = reply(req, json_pack("{s:O, s:O}", "NamedQueries", found,
-				 "UnprocessedNamedQueryIds", missing), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, json_pack("{s:O, s:O}", "NamedQueries", found,
+							  "UnprocessedNamedQueryIds", missing),
+			     err);
 out:
 	PQclear(res);
 	if (conn)
@@ -1003,13 +981,14 @@ static enum fl_result update_named_query(struct fl_req *req, struct fl_error *er
 	json_t *in = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	enum fl_result r = parse(req, "UpdateNamedQuery", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "UpdateNamedQuery", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *id = member(in, "NamedQueryId");
+	const char *id = fl_awsjson_member(in, "NamedQueryId");
 	/* Description: absent keeps it, "" clears it. */
-	const char *params[] = { id, member(in, "Name"), member(in, "QueryString"),
-				 member(in, "Description") };
+	const char *params[] = { id, fl_awsjson_member(in, "Name"),
+				 fl_awsjson_member(in, "QueryString"),
+				 fl_awsjson_member(in, "Description") };
 	if (!is_uuid(id)) {
 		r = named_query_not_found(id, err);
 		goto out;
@@ -1034,10 +1013,10 @@ static enum fl_result delete_named_query(struct fl_req *req, struct fl_error *er
 	json_t *in = NULL;
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
-	enum fl_result r = parse(req, "DeleteNamedQuery", &in, err);
+	enum fl_result r = fl_awsjson_parse_athena(req, "DeleteNamedQuery", &in, err);
 	if (r != FL_OK)
 		goto out;
-	const char *id = member(in, "NamedQueryId");
+	const char *id = fl_awsjson_member(in, "NamedQueryId");
 	const char *params[] = { id };
 	if (!is_uuid(id)) {
 		r = named_query_not_found(id, err);

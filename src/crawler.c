@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "awsjson.h"
 #include "awsshape.h"
 #include "catalog.h"
 #include "crawler.h"
@@ -86,25 +87,6 @@ struct fl_crawlers {
 };
 
 /* ---- helpers -------------------------------------------------------------------- */
-
-static enum fl_result parse(struct fl_req *req, json_t **root, struct fl_error *err)
-{
-	const struct fl_awsshape_op *op = fl_awsshape_find(fl_glue_ops, fl_glue_op_count, req->op);
-	if (!op)
-		return fl_error_set(err, FL_INTERNAL, "no input shape for %s", req->op);
-	return fl_awsshape_parse(op, req->body, req->body_len, root, err);
-}
-
-static enum fl_result reply(struct fl_req *req, json_t *out, struct fl_error *err)
-{
-	char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
-	json_decref(out);
-	if (!text)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	enum fl_result r = fl_buf_adds(&req->out, text);
-	free(text);
-	return r == FL_OK ? FL_OK : fl_error_set(err, r, "response too large");
-}
 
 static enum fl_result name_of(const json_t *root, const char **name, struct fl_error *err)
 {
@@ -723,7 +705,7 @@ static enum fl_result op_begin(struct fl_req *req, struct op *o, bool named,
 			       struct fl_error *err)
 {
 	memset(o, 0, sizeof *o);
-	enum fl_result r = parse(req, &o->root, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &o->root, err);
 	if (r == FL_OK && named)
 		r = name_of(o->root, &o->name, err);
 	if (r == FL_OK)
@@ -738,7 +720,7 @@ static enum fl_result op_end(struct fl_req *req, struct op *o, enum fl_result r,
 		fl_db_release(req->srv->db, o->conn);
 	json_decref(o->root);
 	if (r == FL_OK)
-		return reply(req, out ? out : json_object(), err);
+		return fl_awsjson_reply(req, JSON_COMPACT, out ? out : json_object(), err);
 	json_decref(out);
 	return r;
 }

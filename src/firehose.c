@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "awsjson.h"
 #include "db.h"
 #include "http.h"
 #include "ingest.h"
@@ -34,19 +35,12 @@ static enum fl_result parse_body(const struct fl_req *req, json_t **out, struct 
 	return FL_OK;
 }
 
-static enum fl_result not_null(const char *path, struct fl_error *err)
-{
-	return fl_error_set(err, FL_VALIDATION,
-			    "1 validation error detected: Value null at '%s' failed to satisfy "
-			    "constraint: Member must not be null", path);
-}
-
 /* The DeliveryStreamName member: required, 1-64 of [a-zA-Z0-9_.-]. */
 static enum fl_result stream_name(json_t *root, const char **name, struct fl_error *err)
 {
 	json_t *v = json_object_get(root, "DeliveryStreamName");
 	if (!v)
-		return not_null("deliveryStreamName", err);
+		return fl_awsjson_not_null("deliveryStreamName", err);
 	if (!json_is_string(v))
 		return fl_error_set(err, FL_MALFORMED, "DeliveryStreamName must be a string");
 	*name = json_string_value(v);
@@ -75,17 +69,6 @@ static enum fl_result find_stream(struct fl_req *req, json_t *root, struct fl_st
 		return r;
 	*out = fl_streams_get(req->srv->streams, name);
 	return *out ? FL_OK : not_found(name, err);
-}
-
-static enum fl_result reply(struct fl_req *req, json_t *out, struct fl_error *err)
-{
-	char *text = json_dumps(out, JSON_COMPACT);
-	json_decref(out);
-	if (!text)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	enum fl_result r = fl_buf_adds(&req->out, text);
-	free(text);
-	return r == FL_OK ? FL_OK : fl_error_set(err, r, "response too large");
 }
 
 /* ---- tags ----------------------------------------------------------------- */
@@ -129,7 +112,7 @@ static enum fl_result check_tags(json_t *tags, json_t **out, struct fl_error *er
 		snprintf(path, sizeof path, "tags.%zu.member.key", i + 1);
 		enum fl_result r;
 		if (!json_is_object(t) || !json_is_string(k))
-			r = not_null(path, err);
+			r = fl_awsjson_not_null(path, err);
 		else if ((r = check_tag_key(json_string_value(k), path, err)) == FL_OK && v &&
 			 (!json_is_string(v) || strlen(json_string_value(v)) > 256 ||
 			  !tag_chars_ok(json_string_value(v))))
@@ -230,7 +213,7 @@ static enum fl_result create_stream(struct fl_req *req, struct fl_error *err)
 		goto out;
 	char arn[256];
 	fl_stream_arn(req->srv->region, name, arn, sizeof arn);
-	r = reply(req, json_pack("{s:s}", "DeliveryStreamARN", arn), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, json_pack("{s:s}", "DeliveryStreamARN", arn), err);
 out:
 	fl_stream_conf_unref(conf);
 	json_decref(tags);
@@ -295,7 +278,7 @@ static enum fl_result describe_stream(struct fl_req *req, struct fl_error *err)
 					 "satisfy constraint: Member must have value between 1 and 10000");
 	}
 	if (r == FL_OK && (r = find_stream(req, root, &s, err)) == FL_OK)
-		r = reply(req, describe(s), err);
+		r = fl_awsjson_reply(req, JSON_COMPACT, describe(s), err);
 	fl_stream_unref(s);
 	json_decref(root);
 	return r;
@@ -356,8 +339,9 @@ static enum fl_result list_streams(struct fl_req *req, struct fl_error *err)
 			json_array_append_new(names, json_string(PQgetvalue(res, i, 0)));
 		PQclear(res);
 	}
-	r = reply(req, json_pack("{s:o, s:b}", "DeliveryStreamNames", names,
-				 "HasMoreDeliveryStreams", more), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT,
+			     json_pack("{s:o, s:b}", "DeliveryStreamNames", names,
+				       "HasMoreDeliveryStreams", more), err);
 out:
 	json_decref(root);
 	return r;
@@ -375,7 +359,7 @@ static enum fl_result delete_stream(struct fl_req *req, struct fl_error *err)
 			r = fl_streams_delete(req->srv->streams, s, err);
 	}
 	if (r == FL_OK)
-		r = reply(req, json_object(), err);
+		r = fl_awsjson_reply(req, JSON_COMPACT, json_object(), err);
 	fl_stream_unref(s);
 	json_decref(root);
 	return r;
@@ -392,11 +376,11 @@ static enum fl_result update_destination(struct fl_req *req, struct fl_error *er
 	json_t *ver = json_object_get(root, "CurrentDeliveryStreamVersionId");
 	json_t *did = json_object_get(root, "DestinationId");
 	if (!json_is_string(ver)) {
-		r = not_null("currentDeliveryStreamVersionId", err);
+		r = fl_awsjson_not_null("currentDeliveryStreamVersionId", err);
 		goto out;
 	}
 	if (!json_is_string(did)) {
-		r = not_null("destinationId", err);
+		r = fl_awsjson_not_null("destinationId", err);
 		goto out;
 	}
 	if (atomic_load(&s->status) != FL_STREAM_ACTIVE) {
@@ -431,7 +415,7 @@ static enum fl_result update_destination(struct fl_req *req, struct fl_error *er
 	r = fl_streams_update(req->srv->streams, s, conf, err);
 	conf = NULL; /* stolen */
 	if (r == FL_OK)
-		r = reply(req, json_object(), err);
+		r = fl_awsjson_reply(req, JSON_COMPACT, json_object(), err);
 out:
 	fl_stream_conf_unref(conf);
 	fl_stream_conf_unref(base);
@@ -449,7 +433,7 @@ static enum fl_result tag_stream(struct fl_req *req, struct fl_error *err)
 		goto out;
 	json_t *t = json_object_get(root, "Tags");
 	if (!t) {
-		r = not_null("tags", err);
+		r = fl_awsjson_not_null("tags", err);
 		goto out;
 	}
 	if ((r = check_tags(t, &tags, err)) != FL_OK)
@@ -458,7 +442,7 @@ static enum fl_result tag_stream(struct fl_req *req, struct fl_error *err)
 	r = merge_tags(s->tags, tags, err);
 	pthread_mutex_unlock(&s->lock);
 	if (r == FL_OK && (r = fl_streams_save_tags(req->srv->streams, s, err)) == FL_OK)
-		r = reply(req, json_object(), err);
+		r = fl_awsjson_reply(req, JSON_COMPACT, json_object(), err);
 out:
 	json_decref(tags);
 	fl_stream_unref(s);
@@ -475,7 +459,7 @@ static enum fl_result untag_stream(struct fl_req *req, struct fl_error *err)
 		goto out;
 	json_t *keys = json_object_get(root, "TagKeys");
 	if (!keys) {
-		r = not_null("tagKeys", err);
+		r = fl_awsjson_not_null("tagKeys", err);
 		goto out;
 	}
 	if (!json_is_array(keys) || json_array_size(keys) < 1 || json_array_size(keys) > MAX_TAGS) {
@@ -490,7 +474,7 @@ static enum fl_result untag_stream(struct fl_req *req, struct fl_error *err)
 		char path[48];
 		snprintf(path, sizeof path, "tagKeys.%zu.member", i + 1);
 		if (!json_is_string(k)) {
-			r = not_null(path, err);
+			r = fl_awsjson_not_null(path, err);
 			goto out;
 		}
 		if ((r = check_tag_key(json_string_value(k), path, err)) != FL_OK)
@@ -507,7 +491,7 @@ static enum fl_result untag_stream(struct fl_req *req, struct fl_error *err)
 	}
 	pthread_mutex_unlock(&s->lock);
 	if ((r = fl_streams_save_tags(req->srv->streams, s, err)) == FL_OK)
-		r = reply(req, json_object(), err);
+		r = fl_awsjson_reply(req, JSON_COMPACT, json_object(), err);
 out:
 	fl_stream_unref(s);
 	json_decref(root);
@@ -563,7 +547,8 @@ static enum fl_result list_tags(struct fl_req *req, struct fl_error *err)
 	}
 	for (size_t i = 0; i < n; i++)
 		json_decref(sorted[i]);
-	r = reply(req, json_pack("{s:o, s:b}", "Tags", tags, "HasMoreTags", more), err);
+	r = fl_awsjson_reply(req, JSON_COMPACT, json_pack("{s:o, s:b}", "Tags", tags,
+							  "HasMoreTags", more), err);
 out:
 	fl_stream_unref(s);
 	json_decref(root);

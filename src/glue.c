@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "awsjson.h"
 #include "awsshape.h"
 #include "buf.h"
 #include "catalog.h"
@@ -63,80 +64,6 @@
 #define GLUE_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(16))
 
 /* ---- requests and answers ------------------------------------------------ */
-
-/* Parses and validates the body against the operation's model. */
-static enum fl_result parse(const struct fl_req *req, json_t **in, struct fl_error *err)
-{
-	const struct fl_awsshape_op *op = fl_awsshape_find(fl_glue_ops, fl_glue_op_count, req->op);
-	if (!op)
-		return fl_error_set(err, FL_INTERNAL, "no model for operation %s", req->op);
-	return fl_awsshape_parse(op, req->body, req->body_len, in, err);
-}
-
-/* Writes out (stolen) as the answer. */
-static enum fl_result reply(struct fl_req *req, json_t *out, struct fl_error *err)
-{
-	char *text = out ? json_dumps(out, GLUE_JSON_FLAGS) : NULL;
-	json_decref(out);
-	if (!text)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	enum fl_result r = fl_buf_adds(&req->out, text);
-	free(text);
-	return r == FL_OK ? FL_OK : fl_error_set(err, r, "response too large");
-}
-
-static enum fl_result not_null(const char *path, struct fl_error *err)
-{
-	return fl_error_set(err, FL_VALIDATION,
-			    "1 validation error detected: Value null at '%s' failed to satisfy "
-			    "constraint: Member must not be null", path);
-}
-
-/* The Glue name in obj's member (path: its name as AWS writes it). */
-static enum fl_result name_of(const json_t *obj, const char *member, const char *path,
-			      const char *what, char out[256], struct fl_error *err)
-{
-	const json_t *v = json_object_get(obj, member);
-	if (!v)
-		return not_null(path, err);
-	if (!json_is_string(v))
-		return fl_error_set(err, FL_MALFORMED, "%s must be a string", member);
-	return fl_catalog_name(json_string_value(v), what, out, err);
-}
-
-/* FL_INVALID when a string anywhere in v holds a NUL (PostgreSQL's text
- * and jsonb cannot). */
-static enum fl_result no_nul(const json_t *v, struct fl_error *err)
-{
-	const char *key;
-	const json_t *x;
-	size_t i, key_len;
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		if (strlen(json_string_value(v)) != json_string_length(v))
-			return fl_error_set(err, FL_INVALID, "strings must not contain NUL characters");
-		return FL_OK;
-	case JSON_OBJECT:
-		json_object_keylen_foreach((json_t *)v, key, key_len, x) {
-			if (strlen(key) != key_len)
-				return fl_error_set(err, FL_INVALID,
-						    "keys must not contain NUL characters");
-			enum fl_result r = no_nul(x, err);
-			if (r != FL_OK)
-				return r;
-		}
-		return FL_OK;
-	case JSON_ARRAY:
-		json_array_foreach(v, i, x) {
-			enum fl_result r = no_nul(x, err);
-			if (r != FL_OK)
-				return r;
-		}
-		return FL_OK;
-	default:
-		return FL_OK;
-	}
-}
 
 /* MaxResults, or the default page. */
 static size_t page_size(const json_t *in)
@@ -238,7 +165,7 @@ static enum fl_result columns(json_t *list, const char *what, struct fl_error *e
 		return fl_error_set(err, FL_MALFORMED, "%s must be a list", what);
 	json_array_foreach(list, i, c) {
 		char name[256];
-		enum fl_result r = name_of(c, "Name", "name", what, name, err);
+		enum fl_result r = fl_awsjson_glue_name(c, "Name", "name", what, name, err);
 		if (r != FL_OK)
 			return r;
 		if (json_object_set_new(c, "Name", json_string(name)) != 0)
@@ -257,14 +184,14 @@ static enum fl_result input_spec(const json_t *in, const char *member, const cha
 	char name_path[64];
 	*spec = NULL;
 	if (!input)
-		return not_null(path, err);
+		return fl_awsjson_not_null(path, err);
 	if (!json_is_object(input))
 		return fl_error_set(err, FL_MALFORMED, "%s must be a structure", member);
 	snprintf(name_path, sizeof name_path, "%s.name", path);
-	enum fl_result r = name_of(input, "Name", name_path, what, name, err);
+	enum fl_result r = fl_awsjson_glue_name(input, "Name", name_path, what, name, err);
 	if (r != FL_OK)
 		return r;
-	if ((r = no_nul(input, err)) != FL_OK)
+	if ((r = fl_awsjson_no_nul(input, err)) != FL_OK)
 		return r;
 	json_t *copy = json_deep_copy(input);
 	if (!copy)
@@ -301,7 +228,7 @@ static enum fl_result same_name(const json_t *in, const char *member, const char
 	char other[256];
 	if (!json_object_get(in, member))
 		return FL_OK;
-	enum fl_result r = name_of(in, member, "name", what, other, err);
+	enum fl_result r = fl_awsjson_glue_name(in, member, "name", what, other, err);
 	if (r == FL_OK && strcmp(other, name) != 0)
 		r = fl_error_set(err, FL_INVALID, "%s %s does not match the name %s of the input",
 				 member, other, name);
@@ -355,7 +282,7 @@ static enum fl_result create_database(struct fl_req *req, struct fl_error *err)
 	PGconn *conn = NULL;
 	char *text = NULL;
 	char name[256];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
 	if ((r = input_spec(in, "DatabaseInput", "databaseInput", "database name", name, &spec,
@@ -373,7 +300,7 @@ static enum fl_result create_database(struct fl_req *req, struct fl_error *err)
 	if (r == FL_EXISTS)
 		r = fl_error_set(err, FL_EXISTS, "Database already exists.");
 	if (r == FL_OK)
-		r = reply(req, json_object(), err);
+		r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	fl_db_release(req->srv->db, conn);
 	free(text);
@@ -388,10 +315,10 @@ static enum fl_result get_database(struct fl_req *req, struct fl_error *err)
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	char name[256];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "Name", "name", "database name", name, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "Name", "name", "database name", name, err)) != FL_OK)
 		goto out;
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK)
 		goto out;
@@ -405,7 +332,8 @@ static enum fl_result get_database(struct fl_req *req, struct fl_error *err)
 		goto out;
 	}
 	json_t *d = database_json(name, PQgetvalue(res, 0, 0), epoch_of(res, 0, 1));
-	r = reply(req, d ? json_pack("{s:o}", "Database", d) : NULL, err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS,
+			     d ? json_pack("{s:o}", "Database", d) : NULL, err);
 out:
 	PQclear(res);
 	fl_db_release(req->srv->db, conn);
@@ -420,7 +348,7 @@ static enum fl_result get_databases(struct fl_req *req, struct fl_error *err)
 	PGresult *res = NULL;
 	char after[512], limit[32];
 	bool has_after = false;
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
 	if ((r = page_after(in, after, sizeof after, &has_after, err)) != FL_OK)
@@ -454,7 +382,7 @@ static enum fl_result get_databases(struct fl_req *req, struct fl_error *err)
 	}
 	if (n > page && (r = set_token(out, PQgetvalue(res, (int)page - 1, 0), err)) != FL_OK)
 		goto out;
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, out, err);
 	out = NULL;
 out:
 	PQclear(res);
@@ -472,10 +400,10 @@ static enum fl_result update_database(struct fl_req *req, struct fl_error *err)
 	PGresult *res = NULL;
 	char *text = NULL;
 	char name[256], new_name[256];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "Name", "name", "database name", name, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "Name", "name", "database name", name, err)) != FL_OK)
 		goto out;
 	if ((r = input_spec(in, "DatabaseInput", "databaseInput", "database name", new_name,
 			    &spec, err)) != FL_OK)
@@ -500,7 +428,7 @@ static enum fl_result update_database(struct fl_req *req, struct fl_error *err)
 		r = fl_error_set(err, FL_NOT_FOUND, "Database %s not found.", name);
 		goto out;
 	}
-	r = reply(req, json_object(), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	PQclear(res);
 	fl_db_release(req->srv->db, conn);
@@ -516,10 +444,10 @@ static enum fl_result delete_database(struct fl_req *req, struct fl_error *err)
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	char name[256];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "Name", "name", "database name", name, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "Name", "name", "database name", name, err)) != FL_OK)
 		goto out;
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK)
 		goto out;
@@ -533,7 +461,7 @@ static enum fl_result delete_database(struct fl_req *req, struct fl_error *err)
 		r = fl_error_set(err, FL_NOT_FOUND, "Database %s not found.", name);
 		goto out;
 	}
-	r = reply(req, json_object(), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	PQclear(res);
 	fl_db_release(req->srv->db, conn);
@@ -630,10 +558,11 @@ static enum fl_result create_table(struct fl_req *req, struct fl_error *err)
 	PGresult *res = NULL;
 	char *text = NULL;
 	char db[256], name[256];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "DatabaseName", "databaseName", "database name", db, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "DatabaseName", "databaseName", "database name", db,
+				      err)) != FL_OK)
 		goto out;
 	if ((r = table_spec(in, name, &spec, err)) != FL_OK)
 		goto out;
@@ -657,7 +586,7 @@ static enum fl_result create_table(struct fl_req *req, struct fl_error *err)
 		r = fl_error_set(err, FL_NOT_FOUND, "Database %s not found.", db);
 		goto out;
 	}
-	r = reply(req, json_object(), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	PQclear(res);
 	fl_db_release(req->srv->db, conn);
@@ -672,17 +601,18 @@ static enum fl_result get_table(struct fl_req *req, struct fl_error *err)
 	json_t *in = NULL, *t = NULL;
 	PGconn *conn = NULL;
 	char db[256], name[256];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "DatabaseName", "databaseName", "database name", db, err)) != FL_OK ||
-	    (r = name_of(in, "Name", "name", "table name", name, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "DatabaseName", "databaseName", "database name", db,
+				      err)) != FL_OK ||
+	    (r = fl_awsjson_glue_name(in, "Name", "name", "table name", name, err)) != FL_OK)
 		goto out;
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK)
 		goto out;
 	if ((r = fl_glue_table_load(conn, db, name, &t, err)) != FL_OK)
 		goto out;
-	r = reply(req, json_pack("{s:o}", "Table", t), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_pack("{s:o}", "Table", t), err);
 	t = NULL;
 out:
 	fl_db_release(req->srv->db, conn);
@@ -700,10 +630,11 @@ static enum fl_result get_tables(struct fl_req *req, struct fl_error *err)
 	char db[256], after[512], limit[32];
 	bool has_after = false;
 	fl_buf_init(&pattern, GLUE_PATTERN_MAX);
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "DatabaseName", "databaseName", "database name", db, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "DatabaseName", "databaseName", "database name", db,
+				      err)) != FL_OK)
 		goto out;
 	const json_t *expr = json_object_get(in, "Expression");
 	if (expr && !json_is_string(expr)) {
@@ -750,7 +681,7 @@ static enum fl_result get_tables(struct fl_req *req, struct fl_error *err)
 	}
 	if (n > page && (r = set_token(out, PQgetvalue(res, (int)page - 1, 0), err)) != FL_OK)
 		goto out;
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, out, err);
 	out = NULL;
 out:
 	PQclear(res);
@@ -781,10 +712,11 @@ static enum fl_result update_table(struct fl_req *req, struct fl_error *err)
 	PGresult *res = NULL;
 	char *text = NULL;
 	char db[256], name[256], version[32];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "DatabaseName", "databaseName", "database name", db, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "DatabaseName", "databaseName", "database name", db,
+				      err)) != FL_OK)
 		goto out;
 	if ((r = table_spec(in, name, &spec, err)) != FL_OK)
 		goto out;
@@ -817,7 +749,7 @@ static enum fl_result update_table(struct fl_req *req, struct fl_error *err)
 					 json_string_value(v) ? json_string_value(v) : "");
 		goto out;
 	}
-	r = reply(req, json_object(), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	PQclear(res);
 	fl_db_release(req->srv->db, conn);
@@ -833,11 +765,12 @@ static enum fl_result delete_table(struct fl_req *req, struct fl_error *err)
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	char db[256], name[256];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "DatabaseName", "databaseName", "database name", db, err)) != FL_OK ||
-	    (r = name_of(in, "Name", "name", "table name", name, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "DatabaseName", "databaseName", "database name", db,
+				      err)) != FL_OK ||
+	    (r = fl_awsjson_glue_name(in, "Name", "name", "table name", name, err)) != FL_OK)
 		goto out;
 	if ((r = fl_db_acquire(req->srv->db, &conn, err)) != FL_OK)
 		goto out;
@@ -851,7 +784,7 @@ static enum fl_result delete_table(struct fl_req *req, struct fl_error *err)
 		r = table_missing(conn, db, name, err);
 		goto out;
 	}
-	r = reply(req, json_object(), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	PQclear(res);
 	fl_db_release(req->srv->db, conn);
@@ -875,14 +808,15 @@ static enum fl_result batch_delete_table(struct fl_req *req, struct fl_error *er
 	json_t *in = NULL, *errors = NULL;
 	PGconn *conn = NULL;
 	char db[256];
-	enum fl_result r = parse(req, &in, err);
+	enum fl_result r = fl_awsjson_parse_glue(req, &in, err);
 	if (r != FL_OK)
 		goto out;
-	if ((r = name_of(in, "DatabaseName", "databaseName", "database name", db, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(in, "DatabaseName", "databaseName", "database name", db,
+				      err)) != FL_OK)
 		goto out;
 	const json_t *names = json_object_get(in, "TablesToDelete");
 	if (!names) {
-		r = not_null("tablesToDelete", err);
+		r = fl_awsjson_not_null("tablesToDelete", err);
 		goto out;
 	}
 	if (!json_is_array(names)) {
@@ -937,7 +871,7 @@ static enum fl_result batch_delete_table(struct fl_req *req, struct fl_error *er
 	}
 	if ((r = exec0(conn, "COMMIT", err)) != FL_OK)
 		goto out;
-	r = reply(req, json_pack("{s:O}", "Errors", errors), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_pack("{s:O}", "Errors", errors), err);
 out:
 	if (conn)
 		rollback(conn);

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "awsjson.h"
 #include "awsshape.h"
 #include "buf.h"
 #include "catalog.h"
@@ -71,68 +72,6 @@ struct call {
 };
 
 /* ---- requests and answers ------------------------------------------------ */
-
-static enum fl_result reply(struct fl_req *req, json_t *out, struct fl_error *err)
-{
-	char *text = out ? json_dumps(out, PART_JSON_FLAGS) : NULL;
-	json_decref(out);
-	if (!text)
-		return fl_error_set(err, FL_INTERNAL, "out of memory");
-	enum fl_result r = fl_buf_adds(&req->out, text);
-	free(text);
-	return r == FL_OK ? FL_OK : fl_error_set(err, r, "response too large");
-}
-
-static enum fl_result not_null(const char *path, struct fl_error *err)
-{
-	return fl_error_set(err, FL_VALIDATION,
-			    "1 validation error detected: Value null at '%s' failed to satisfy "
-			    "constraint: Member must not be null", path);
-}
-
-static enum fl_result name_of(const json_t *obj, const char *member, const char *path,
-			      const char *what, char out[256], struct fl_error *err)
-{
-	const json_t *v = json_object_get(obj, member);
-	if (!v)
-		return not_null(path, err);
-	if (!json_is_string(v))
-		return fl_error_set(err, FL_MALFORMED, "%s must be a string", member);
-	return fl_catalog_name(json_string_value(v), what, out, err);
-}
-
-/* FL_INVALID when a string or key anywhere in v holds a NUL. */
-static enum fl_result no_nul(const json_t *v, struct fl_error *err)
-{
-	const char *key;
-	const json_t *x;
-	size_t i, key_len;
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		if (strlen(json_string_value(v)) != json_string_length(v))
-			return fl_error_set(err, FL_INVALID, "strings must not contain NUL characters");
-		return FL_OK;
-	case JSON_OBJECT:
-		json_object_keylen_foreach((json_t *)v, key, key_len, x) {
-			if (strlen(key) != key_len)
-				return fl_error_set(err, FL_INVALID,
-						    "keys must not contain NUL characters");
-			enum fl_result r = no_nul(x, err);
-			if (r != FL_OK)
-				return r;
-		}
-		return FL_OK;
-	case JSON_ARRAY:
-		json_array_foreach(v, i, x) {
-			enum fl_result r = no_nul(x, err);
-			if (r != FL_OK)
-				return r;
-		}
-		return FL_OK;
-	default:
-		return FL_OK;
-	}
-}
 
 static json_t *load_text(const char *text)
 {
@@ -188,8 +127,10 @@ static enum fl_result call_open(struct fl_req *req, struct call *c, struct fl_er
 	enum fl_result r = fl_awsshape_parse(op, req->body, req->body_len, &c->in, err);
 	if (r != FL_OK)
 		return r;
-	if ((r = name_of(c->in, "DatabaseName", "databaseName", "database name", c->db, err)) != FL_OK ||
-	    (r = name_of(c->in, "TableName", "tableName", "table name", c->tbl, err)) != FL_OK)
+	if ((r = fl_awsjson_glue_name(c->in, "DatabaseName", "databaseName", "database name",
+				      c->db, err)) != FL_OK ||
+	    (r = fl_awsjson_glue_name(c->in, "TableName", "tableName", "table name", c->tbl,
+				      err)) != FL_OK)
 		return r;
 	if ((r = fl_db_acquire(req->srv->db, &c->conn, err)) != FL_OK)
 		return r;
@@ -256,7 +197,7 @@ static enum fl_result member_literal(const struct call *c, const json_t *obj, co
 {
 	const json_t *vals = json_object_get(obj, member);
 	if (!vals)
-		return not_null(path, err);
+		return fl_awsjson_not_null(path, err);
 	return values_literal(c, vals, out, err);
 }
 
@@ -266,7 +207,7 @@ static enum fl_result partition_spec(const json_t *input, json_t **spec, struct 
 	*spec = NULL;
 	if (!json_is_object(input))
 		return fl_error_set(err, FL_MALFORMED, "PartitionInput must be a structure");
-	enum fl_result r = no_nul(input, err);
+	enum fl_result r = fl_awsjson_no_nul(input, err);
 	if (r != FL_OK)
 		return r;
 	if (!(*spec = json_deep_copy(input)))
@@ -342,7 +283,7 @@ static enum fl_result create_partition(struct fl_req *req, struct fl_error *err)
 		goto out;
 	const json_t *input = json_object_get(c.in, "PartitionInput");
 	if (!input) {
-		r = not_null("partitionInput", err);
+		r = fl_awsjson_not_null("partitionInput", err);
 		goto out;
 	}
 	if ((r = partition_spec(input, &spec, err)) != FL_OK)
@@ -359,7 +300,7 @@ static enum fl_result create_partition(struct fl_req *req, struct fl_error *err)
 	if (r == FL_EXISTS)
 		r = fl_error_set(err, FL_EXISTS, PART_EXISTS);
 	if (r == FL_OK)
-		r = reply(req, json_object(), err);
+		r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	call_close(req, &c);
 	free(text);
@@ -390,7 +331,8 @@ static enum fl_result get_partition(struct fl_req *req, struct fl_error *err)
 		goto out;
 	}
 	json_t *part = partition_row(&c, res, 0, false);
-	r = reply(req, part ? json_pack("{s:o}", "Partition", part) : NULL, err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS,
+			     part ? json_pack("{s:o}", "Partition", part) : NULL, err);
 out:
 	PQclear(res);
 	call_close(req, &c);
@@ -415,7 +357,7 @@ static enum fl_result update_partition(struct fl_req *req, struct fl_error *err)
 		goto out;
 	const json_t *input = json_object_get(c.in, "PartitionInput");
 	if (!input) {
-		r = not_null("partitionInput", err);
+		r = fl_awsjson_not_null("partitionInput", err);
 		goto out;
 	}
 	if ((r = partition_spec(input, &spec, err)) != FL_OK)
@@ -441,7 +383,7 @@ static enum fl_result update_partition(struct fl_req *req, struct fl_error *err)
 		r = fl_error_set(err, FL_NOT_FOUND, PART_NOT_FOUND);
 		goto out;
 	}
-	r = reply(req, json_object(), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	PQclear(res);
 	call_close(req, &c);
@@ -473,7 +415,7 @@ static enum fl_result delete_partition(struct fl_req *req, struct fl_error *err)
 		r = fl_error_set(err, FL_NOT_FOUND, PART_NOT_FOUND);
 		goto out;
 	}
-	r = reply(req, json_object(), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_object(), err);
 out:
 	PQclear(res);
 	call_close(req, &c);
@@ -634,7 +576,7 @@ static enum fl_result get_partitions(struct fl_req *req, struct fl_error *err)
 	if (n > page && (r = set_token(out, PQgetvalue(res, (int)page - 1, 0), err)) != FL_OK)
 		goto out;
 answer:
-	r = reply(req, out, err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, out, err);
 	out = NULL;
 out:
 	PQclear(res);
@@ -657,7 +599,7 @@ static enum fl_result batch_list(const struct call *c, const char *member, const
 {
 	*list = json_object_get(c->in, member);
 	if (!*list)
-		return not_null(path, err);
+		return fl_awsjson_not_null(path, err);
 	if (!json_is_array(*list))
 		return fl_error_set(err, FL_MALFORMED, "%s must be a list", member);
 	return FL_OK;
@@ -723,7 +665,7 @@ static enum fl_result batch_create_partition(struct fl_req *req, struct fl_error
 	}
 	if ((r = exec0(c.conn, "COMMIT", err)) != FL_OK)
 		goto out;
-	r = reply(req, json_pack("{s:O}", "Errors", errors), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_pack("{s:O}", "Errors", errors), err);
 out:
 	call_close(req, &c);
 	json_decref(errors);
@@ -772,7 +714,7 @@ static enum fl_result batch_delete_partition(struct fl_req *req, struct fl_error
 	}
 	if ((r = exec0(c.conn, "COMMIT", err)) != FL_OK)
 		goto out;
-	r = reply(req, json_pack("{s:O}", "Errors", errors), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_pack("{s:O}", "Errors", errors), err);
 out:
 	call_close(req, &c);
 	json_decref(errors);
@@ -830,7 +772,8 @@ static enum fl_result batch_get_partition(struct fl_req *req, struct fl_error *e
 			}
 		}
 	}
-	r = reply(req, json_pack("{s:O, s:[]}", "Partitions", parts, "UnprocessedKeys"), err);
+	r = fl_awsjson_reply(req, FL_AWSJSON_GLUE_FLAGS, json_pack("{s:O, s:[]}", "Partitions",
+								   parts, "UnprocessedKeys"), err);
 out:
 	PQclear(res);
 	call_close(req, &c);

@@ -35,12 +35,9 @@
  *
  * The CSV (and the .txt of DDL) is Athena's format, drawn in athena_csv.h.
  *
- * Failures keep Athena's shapes: StateChangeReason "<ERROR_NAME>: line
- * L:C: ..." and AthenaError {ErrorCategory 1 system | 2 user, ErrorType
- * (1006 query syntax or semantics, 1001 data, 1 exhausted resources, 206
- * timeout, 100 internal), Retryable, ErrorMessage}.  Positions that
- * PostgreSQL reports are in the rewritten text, so a name's position is
- * found again in the user's text (its first whole-word occurrence).
+ * Failures keep Athena's shapes (StateChangeReason, AthenaError); the
+ * rewriter's refusals and PostgreSQL's SQLSTATEs become Athena's error
+ * names and types in query_error.c.
  */
 #include "query.h"
 
@@ -48,7 +45,6 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +58,7 @@
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "query_error.h"
 #include "server.h"
 #include "sqlrewrite.h"
 #include "stage.h"
@@ -77,14 +74,12 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-enum { CANCEL_NONE, CANCEL_USER, CANCEL_STOP };
-
 /* One worker's query, as the monitor and fl_query_engine_cancel see it. */
 struct slot {
 	char id[37];            /* e->lock: the query it runs, "" when idle */
 	PGcancel *cancel;       /* e->lock: of the connection it runs on */
 	bool in_statement;      /* e->lock: a statement is in flight */
-	int cancel_why;         /* e->lock: CANCEL_* */
+	int cancel_why;         /* e->lock: FL_QUERY_CANCEL_* */
 };
 
 struct fl_query_engine;
@@ -122,43 +117,11 @@ struct job {
 	int64_t t0;                       /* monotonic ms at the claim */
 };
 
-/* How a run ended. */
-enum end { END_SUCCEEDED, END_FAILED, END_CANCELLED, END_REQUEUE };
-struct outcome {
-	enum end end;
-	char reason[FL_ERROR_MAX + 64];
-	int category, type;               /* AthenaError; category 0: none */
-	bool retryable;
-	int64_t planning_ms, engine_ms, service_ms;
-	uint64_t scanned, input_rows, output_rows, output_bytes;
-	json_t *columns;
-};
-
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void fail(struct outcome *o, int category, int type, bool retryable,
-		 const char *fmt, ...) FL_PRINTF(5, 6);
-static void fail(struct outcome *o, int category, int type, bool retryable,
-		 const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(o->reason, sizeof o->reason, fmt, ap);
-	va_end(ap);
-	o->end = END_FAILED;
-	o->category = category;
-	o->type = type;
-	o->retryable = retryable;
-}
-
-static void system_error(struct outcome *o, const struct fl_error *err)
-{
-	fail(o, 1, 100, err->code == FL_UNAVAILABLE || err->code == FL_RETRY, "%s", err->msg);
 }
 
 /* ---- the slot: cancellation --------------------------------------------- */
@@ -187,8 +150,8 @@ void fl_query_engine_cancel(struct fl_query_engine *e, const char *id)
 	for (int i = 0; i < e->nworkers; i++) {
 		struct slot *s = &e->slots[i];
 		if (s->id[0] && strcasecmp(s->id, id) == 0) {
-			if (s->cancel_why == CANCEL_NONE)
-				s->cancel_why = CANCEL_USER;
+			if (s->cancel_why == FL_QUERY_CANCEL_NONE)
+				s->cancel_why = FL_QUERY_CANCEL_USER;
 			slot_pqcancel(s);
 		}
 	}
@@ -207,20 +170,20 @@ void fl_query_engine_wake(struct fl_query_engine *e)
 
 /* Ends a cancel or stop noticed between steps; true when the run must end. */
 static bool interrupted(struct fl_query_engine *e, struct slot *s, const struct job *j,
-			int64_t limit_ms, struct outcome *o)
+			int64_t limit_ms, struct fl_query_outcome *o)
 {
 	int why = slot_cancel_why(e, s);
-	if (why == CANCEL_STOP) {
-		o->end = END_REQUEUE;
+	if (why == FL_QUERY_CANCEL_STOP) {
+		o->end = FL_QUERY_REQUEUE;
 		return true;
 	}
-	if (why == CANCEL_USER) {
-		o->end = END_CANCELLED;
+	if (why == FL_QUERY_CANCEL_USER) {
+		o->end = FL_QUERY_CANCELLED;
 		snprintf(o->reason, sizeof o->reason, "Query cancelled by user");
 		return true;
 	}
 	if (mono_ms() - j->t0 >= limit_ms) {
-		fail(o, 1, 206, false, "Query timeout");
+		fl_query_fail(o, 1, 206, false, "Query timeout");
 		return true;
 	}
 	return false;
@@ -326,131 +289,6 @@ static void table_cache_free(struct table_cache *tc)
 	free(tc->items);
 }
 
-/* ---- Athena's error texts ------------------------------------------------ */
-
-/* "line L:C: " of the first whole-word, case-insensitive occurrence of
- * word in the user's text (quoted or not), or "" when it is not there. */
-static void position_of(const char *text, const char *word, char *out, size_t n)
-{
-	size_t wl = strlen(word);
-	unsigned line = 1, col = 1;
-	out[0] = '\0';
-	if (!wl)
-		return;
-	for (const char *p = text; *p; p++) {
-		bool start = p == text || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
-		if (start && strncasecmp(p, word, wl) == 0 &&
-		    !(isalnum((unsigned char)p[wl]) || p[wl] == '_')) {
-			if (p > text && (p[-1] == '"' || p[-1] == '`'))
-				col--;
-			snprintf(out, n, "line %u:%u: ", line, col);
-			return;
-		}
-		if (*p == '\n') {
-			line++;
-			col = 1;
-		} else if (((unsigned char)*p & 0xc0) != 0x80) {
-			col++;
-		}
-	}
-}
-
-/* The text between the first two occurrences of quote in msg. */
-static bool quoted_part(const char *msg, char quote, char *out, size_t n)
-{
-	const char *a = strchr(msg, quote), *b = a ? strchr(a + 1, quote) : NULL;
-	if (!b || (size_t)(b - a - 1) >= n)
-		return false;
-	snprintf(out, n, "%.*s", (int)(b - a - 1), a + 1);
-	return true;
-}
-
-/* A refusal of the rewriter, in Athena's words. */
-static void rewrite_failed(struct outcome *o, const struct job *j, const struct fl_error *err)
-{
-	char db[256], tbl[256], pos[64];
-	const char *m = err->msg;
-	unsigned line, col;
-	int at = -1;
-	if (err->code == FL_NOT_FOUND && sscanf(m, "Table %255[^.].%255s does not exist", db,
-						 tbl) == 2) {
-		position_of(j->query, tbl, pos, sizeof pos);
-		fail(o, 2, 1006, false, "TABLE_NOT_FOUND: %sTable 'awsdatacatalog.%s.%s' does not "
-		     "exist", pos, db, tbl);
-	} else if (err->code == FL_NOT_FOUND) {
-		fail(o, 2, 1006, false, "CATALOG_NOT_FOUND: %s", m);
-	} else if (err->code == FL_INVALID && strstr(m, "cannot be resolved")) {
-		fail(o, 2, 1006, false, "COLUMN_NOT_FOUND: %s", m);
-	} else if (err->code == FL_INVALID || err->code == FL_TOO_LARGE) {
-		/* "<what> at line L, column C" -> "line L:C: <what>" */
-		const char *tail = strstr(m, " at line ");
-		if (tail && sscanf(tail, " at line %u, column %u%n", &line, &col, &at) == 2 &&
-		    tail[at] == '\0')
-			fail(o, 2, 1006, false, "SYNTAX_ERROR: line %u:%u: %.*s", line, col,
-			     (int)(tail - m), m);
-		else
-			fail(o, 2, 1006, false, "SYNTAX_ERROR: %s", m);
-	} else {
-		system_error(o, err);
-	}
-}
-
-/* A failed statement, by its SQLSTATE. */
-static void statement_failed(struct outcome *o, const struct job *j, const char *state,
-			     const char *msg, int cancel_why)
-{
-	char name[256], pos[64], text[FL_ERROR_MAX];
-	snprintf(text, sizeof text, "%s", msg ? msg : "unknown error");
-	text[strcspn(text, "\n")] = '\0';
-	if (!state)
-		state = "XX000";
-	if (strcmp(state, "57014") == 0) {
-		if (cancel_why == CANCEL_STOP) {
-			o->end = END_REQUEUE;
-		} else if (cancel_why == CANCEL_USER) {
-			o->end = END_CANCELLED;
-			snprintf(o->reason, sizeof o->reason, "Query cancelled by user");
-		} else {
-			fail(o, 1, 206, false, "Query timeout");
-		}
-	} else if (strcmp(state, "42703") == 0 &&
-		   (quoted_part(text, '"', name, sizeof name) ||
-		    sscanf(text, "column %255s does not exist", name) == 1)) {
-		const char *dot = strrchr(name, '.');
-		position_of(j->query, dot ? dot + 1 : name, pos, sizeof pos);
-		fail(o, 2, 1006, false, "COLUMN_NOT_FOUND: %sColumn '%s' cannot be resolved", pos,
-		     name);
-	} else if (strcmp(state, "42883") == 0 && sscanf(text, "function %255[^(]", name) == 1) {
-		const char *dot = strrchr(name, '.');
-		position_of(j->query, dot ? dot + 1 : name, pos, sizeof pos);
-		fail(o, 2, 1006, false, "FUNCTION_NOT_FOUND: %sFunction '%s' not registered", pos,
-		     dot ? dot + 1 : name);
-	} else if (strcmp(state, "42601") == 0) {
-		fail(o, 2, 1006, false, "SYNTAX_ERROR: %s", text);
-	} else if (strcmp(state, "42P01") == 0) {
-		fail(o, 2, 1006, false, "TABLE_NOT_FOUND: %s", text);
-	} else if (strcmp(state, "42804") == 0 || strcmp(state, "42846") == 0 ||
-		   strcmp(state, "42725") == 0) {
-		fail(o, 2, 1006, false, "TYPE_MISMATCH: %s", text);
-	} else if (strcmp(state, "42803") == 0) {
-		fail(o, 2, 1006, false, "EXPRESSION_NOT_AGGREGATE: %s", text);
-	} else if (strcmp(state, "42501") == 0) {
-		fail(o, 2, 1006, false, "PERMISSION_DENIED: %s", text);
-	} else if (strncmp(state, "42", 2) == 0 || strncmp(state, "0A", 2) == 0) {
-		fail(o, 2, 1006, false, "SYNTAX_ERROR: %s", text);
-	} else if (strcmp(state, "22012") == 0) {
-		fail(o, 2, 1001, false, "DIVISION_BY_ZERO: Division by zero");
-	} else if (strncmp(state, "22", 2) == 0) {
-		fail(o, 2, 1001, false, "%s: %s", strcmp(state, "22003") == 0 ?
-		     "NUMERIC_VALUE_OUT_OF_RANGE" : "INVALID_FUNCTION_ARGUMENT", text);
-	} else if (strncmp(state, "53", 2) == 0 || strncmp(state, "54", 2) == 0) {
-		fail(o, 2, 1, false, "Query exhausted resources at this scale factor: %s", text);
-	} else {
-		fail(o, 1, 100, strncmp(state, "08", 2) == 0 || strncmp(state, "40", 2) == 0 ||
-		     strncmp(state, "57P", 3) == 0, "GENERIC_INTERNAL_ERROR: %s", text);
-	}
-}
-
 /* ---- the statement ------------------------------------------------------- */
 
 struct result {
@@ -523,17 +361,17 @@ static void result_free(struct result *rs)
  * untouched), else o says how it ended. */
 static enum fl_result run_statement(struct fl_query_engine *e, struct slot *s,
 				    const struct job *j, PGconn *conn, const char *sql,
-				    struct result *rs, struct outcome *o)
+				    struct result *rs, struct fl_query_outcome *o)
 {
 	char *state = NULL, *msg = NULL;
 	if (!PQsendQueryParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0)) {
-		fail(o, 1, 100, true, "GENERIC_INTERNAL_ERROR: %s", PQerrorMessage(conn));
+		fl_query_fail(o, 1, 100, true, "GENERIC_INTERNAL_ERROR: %s", PQerrorMessage(conn));
 		return FL_INTERNAL;
 	}
 	PQsetSingleRowMode(conn);
 	pthread_mutex_lock(&e->lock);
 	s->in_statement = true;
-	if (s->cancel_why != CANCEL_NONE)
+	if (s->cancel_why != FL_QUERY_CANCEL_NONE)
 		slot_pqcancel(s);
 	pthread_mutex_unlock(&e->lock);
 	PGresult *res;
@@ -567,13 +405,14 @@ static enum fl_result run_statement(struct fl_query_engine *e, struct slot *s,
 	enum fl_result r = FL_OK;
 	if (rs->overflow) {
 		if (rs->overflow == FL_TOO_LARGE)
-			fail(o, 2, 1, false, "Query exhausted resources at this scale factor: the "
-			     "result is larger than %zu MiB", RESULT_MAX >> 20);
+			fl_query_fail(o, 2, 1, false,
+				      "Query exhausted resources at this scale factor: the "
+				      "result is larger than %zu MiB", RESULT_MAX >> 20);
 		else
-			fail(o, 1, 100, true, "GENERIC_INTERNAL_ERROR: out of memory");
+			fl_query_fail(o, 1, 100, true, "GENERIC_INTERNAL_ERROR: out of memory");
 		r = rs->overflow;
 	} else if (state) {
-		statement_failed(o, j, state, msg, why);
+		fl_query_statement_failed(o, j->query, state, msg, why);
 		r = FL_INVALID;
 	}
 	free(state);
@@ -695,19 +534,20 @@ static enum fl_result set_timeout(PGconn *conn, const struct job *j, const struc
  * false when the run ends here (o says how). */
 static bool stage_parts(struct fl_query_engine *e, struct slot *s, const struct job *j,
 			PGconn *conn, const struct limits *lim, const struct fl_stage_parts *parts,
-			struct outcome *o)
+			struct fl_query_outcome *o)
 {
 	struct fl_error err = { 0 };
 	uint64_t lake_bytes = 0, rows = 0;
 	if (lim->cutoff_bytes && parts->n) {
 		if (parts_sums(conn, parts, &lake_bytes, &rows, &err) != FL_OK) {
-			system_error(o, &err);
+			fl_query_system_error(o, &err);
 			return false;
 		}
 		if (lake_bytes > lim->cutoff_bytes) {
 			/* Athena cancels a query past its workgroup's limit. */
-			fail(o, 2, 1000, false, "Query cancelled! : Bytes scanned limit was exceeded");
-			o->end = END_CANCELLED;
+			fl_query_fail(o, 2, 1000, false,
+				      "Query cancelled! : Bytes scanned limit was exceeded");
+			o->end = FL_QUERY_CANCELLED;
 			return false;
 		}
 	}
@@ -723,13 +563,13 @@ static bool stage_parts(struct fl_query_engine *e, struct slot *s, const struct 
 				usleep(50000u << k);
 		}
 		if (r != FL_OK) {
-			system_error(o, &err);
+			fl_query_system_error(o, &err);
 			return false;
 		}
 		o->scanned += bytes;
 	}
 	if (parts->n && parts_sums(conn, parts, &lake_bytes, &o->input_rows, &err) != FL_OK) {
-		system_error(o, &err);
+		fl_query_system_error(o, &err);
 		return false;
 	}
 	return !interrupted(e, s, j, lim->timeout_ms, o);
@@ -737,7 +577,7 @@ static bool stage_parts(struct fl_query_engine *e, struct slot *s, const struct 
 
 /* The result and its metadata to the output location. */
 static void write_result(struct fl_server *srv, const struct job *j, const struct result *rs,
-			 struct outcome *o)
+			 struct fl_query_outcome *o)
 {
 	struct fl_error err = { 0 };
 	int64_t t0 = mono_ms();
@@ -749,23 +589,24 @@ static void write_result(struct fl_server *srv, const struct job *j, const struc
 			o->columns = NULL;
 		}
 	if (!o->columns) {
-		fail(o, 1, 100, true, "GENERIC_INTERNAL_ERROR: out of memory");
+		fl_query_fail(o, 1, 100, true, "GENERIC_INTERNAL_ERROR: out of memory");
 		return;
 	}
 	if (put_result(srv, j, rs->csv.data ? rs->csv.data : "", rs->csv.len, o->columns,
 		       &err) != FL_OK) {
-		fail(o, 1, 401, true, "Unable to write the query results to s3://%s/%s: %s",
-		     j->bucket, j->key, err.msg);
+		fl_query_fail(o, 1, 401, true,
+			      "Unable to write the query results to s3://%s/%s: %s",
+			      j->bucket, j->key, err.msg);
 		return;
 	}
 	o->service_ms = mono_ms() - t0;
 	o->output_rows = rs->rows;
 	o->output_bytes = rs->csv.len;
-	o->end = END_SUCCEEDED;
+	o->end = FL_QUERY_SUCCEEDED;
 }
 
 static void run_dml(struct fl_query_engine *e, struct slot *s, const struct job *j,
-		    struct outcome *o)
+		    struct fl_query_outcome *o)
 {
 	struct fl_server *srv = e->srv;
 	struct fl_error err = { 0 };
@@ -784,7 +625,7 @@ static void run_dml(struct fl_query_engine *e, struct slot *s, const struct job 
 
 	if (fl_db_acquire(srv->db, &conn, &err) != FL_OK ||
 	    load_limits(conn, j->workgroup, &lim, &err) != FL_OK) {
-		system_error(o, &err);
+		fl_query_system_error(o, &err);
 		goto out;
 	}
 	pthread_mutex_lock(&e->lock);
@@ -795,9 +636,9 @@ static void run_dml(struct fl_query_engine *e, struct slot *s, const struct job 
 	struct fl_sql_catalog cat = { .arg = &tc, .default_db = j->db, .table = catalog_table };
 	if (fl_sql_rewrite(j->query, &cat, &rw, &err) != FL_OK) {
 		if (tc.err.code != FL_OK)
-			system_error(o, &tc.err);
+			fl_query_system_error(o, &tc.err);
 		else
-			rewrite_failed(o, j, &err);
+			fl_query_rewrite_failed(o, j->query, &err);
 		goto out;
 	}
 	for (size_t i = 0; i < rw.ntables; i++, r = FL_RETRY) {
@@ -806,7 +647,7 @@ static void run_dml(struct fl_query_engine *e, struct slot *s, const struct job 
 						     &err)) == FL_RETRY)
 				usleep(50000u << k);
 		if (r != FL_OK) {
-			system_error(o, &err);
+			fl_query_system_error(o, &err);
 			goto out;
 		}
 	}
@@ -817,21 +658,22 @@ static void run_dml(struct fl_query_engine *e, struct slot *s, const struct job 
 		    "'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; SET LOCAL "
 		    "extra_float_digits = 1", &err) != FL_OK ||
 	    set_timeout(conn, j, &lim, &err) != FL_OK) {
-		system_error(o, &err);
+		fl_query_system_error(o, &err);
 		goto out;
 	}
 	/* Parse analysis: undefined columns, functions, syntax, with SQLSTATEs. */
 	prep = PQprepare(conn, "", rw.sql.data, 0, NULL);
 	if (PQresultStatus(prep) != PGRES_COMMAND_OK) {
-		statement_failed(o, j, PQresultErrorField(prep, PG_DIAG_SQLSTATE),
-				 PQresultErrorField(prep, PG_DIAG_MESSAGE_PRIMARY), slot_cancel_why(e, s));
+		fl_query_statement_failed(o, j->query, PQresultErrorField(prep, PG_DIAG_SQLSTATE),
+					  PQresultErrorField(prep, PG_DIAG_MESSAGE_PRIMARY),
+					  slot_cancel_why(e, s));
 		goto out;
 	}
 	if (rw.ntables && fl_stage_plan_parts(srv->stage, conn, rw.sql.data, &parts, &err) != FL_OK) {
 		if (PQtransactionStatus(conn) == PQTRANS_INERROR)
-			fail(o, 2, 1006, false, "SYNTAX_ERROR: %s", err.msg);
+			fl_query_fail(o, 2, 1006, false, "SYNTAX_ERROR: %s", err.msg);
 		else
-			system_error(o, &err);
+			fl_query_system_error(o, &err);
 		goto out;
 	}
 	fl_stage_hold(srv->stage, &parts);
@@ -840,14 +682,14 @@ static void run_dml(struct fl_query_engine *e, struct slot *s, const struct job 
 		goto out;
 	o->planning_ms = mono_ms() - j->t0;
 	if (set_timeout(conn, j, &lim, &err) != FL_OK) {
-		system_error(o, &err);
+		fl_query_system_error(o, &err);
 		goto out;
 	}
 	if (run_statement(e, s, j, conn, rw.sql.data, &rs, o) != FL_OK)
 		goto out;
 	o->engine_ms = mono_ms() - j->t0;
 	if (command(conn, "COMMIT", &err) != FL_OK) {
-		system_error(o, &err);
+		fl_query_system_error(o, &err);
 		goto out;
 	}
 	fl_stage_release(srv->stage, &parts);
@@ -875,7 +717,7 @@ out:
 }
 
 /* A DDL or utility statement: rows written tab-separated, no header. */
-static void run_ddl(struct fl_query_engine *e, const struct job *j, struct outcome *o)
+static void run_ddl(struct fl_query_engine *e, const struct job *j, struct fl_query_outcome *o)
 {
 	struct fl_error err = { 0 };
 	json_t *columns = NULL, *rows = NULL;
@@ -884,9 +726,9 @@ static void run_ddl(struct fl_query_engine *e, const struct job *j, struct outco
 	enum fl_result r = fl_ddl_run(e->srv, j->query, j->db, &columns, &rows, &err);
 	if (r != FL_OK) {
 		if (r == FL_INTERNAL || r == FL_UNAVAILABLE || r == FL_RETRY || r == FL_IO)
-			system_error(o, &err);
+			fl_query_system_error(o, &err);
 		else
-			fail(o, 2, 1003, false, "%s", err.msg);
+			fl_query_fail(o, 2, 1003, false, "%s", err.msg);
 		goto out;
 	}
 	size_t i, k;
@@ -905,20 +747,22 @@ static void run_ddl(struct fl_query_engine *e, const struct job *j, struct outco
 		if (r == FL_OK)
 			r = fl_buf_addc(&txt, '\n');
 		if (r != FL_OK) {
-			fail(o, 2, 1, false, "Query exhausted resources at this scale factor: the "
-			     "result is larger than %zu MiB", RESULT_MAX >> 20);
+			fl_query_fail(o, 2, 1, false,
+				      "Query exhausted resources at this scale factor: the "
+				      "result is larger than %zu MiB", RESULT_MAX >> 20);
 			goto out;
 		}
 	}
 	o->engine_ms = mono_ms() - j->t0;
 	int64_t t_write = mono_ms();
 	if (!columns && !(columns = json_array())) {
-		fail(o, 1, 100, true, "GENERIC_INTERNAL_ERROR: out of memory");
+		fl_query_fail(o, 1, 100, true, "GENERIC_INTERNAL_ERROR: out of memory");
 		goto out;
 	}
 	if (put_result(e->srv, j, txt.data ? txt.data : "", txt.len, columns, &err) != FL_OK) {
-		fail(o, 1, 401, true, "Unable to write the query results to s3://%s/%s: %s", j->bucket,
-		     j->key, err.msg);
+		fl_query_fail(o, 1, 401, true,
+			      "Unable to write the query results to s3://%s/%s: %s", j->bucket,
+			      j->key, err.msg);
 		goto out;
 	}
 	o->service_ms = mono_ms() - t_write;
@@ -926,7 +770,7 @@ static void run_ddl(struct fl_query_engine *e, const struct job *j, struct outco
 	o->output_bytes = txt.len;
 	o->columns = columns;
 	columns = NULL;
-	o->end = END_SUCCEEDED;
+	o->end = FL_QUERY_SUCCEEDED;
 out:
 	if (!o->engine_ms)
 		o->engine_ms = mono_ms() - j->t0;
@@ -986,7 +830,7 @@ static enum fl_result claim(struct fl_query_engine *e, struct job *j, bool *got,
 	return r;
 }
 
-static void finish(struct fl_query_engine *e, const struct job *j, const struct outcome *o)
+static void finish(struct fl_query_engine *e, const struct job *j, const struct fl_query_outcome *o)
 {
 	static const char *const STATES[] = { "SUCCEEDED", "FAILED", "CANCELLED", "QUEUED" };
 	struct fl_error err;
@@ -1013,7 +857,7 @@ static void finish(struct fl_query_engine *e, const struct job *j, const struct 
 				 error, num[0], num[1], num[2], num[3], num[4], num[5], num[6],
 				 columns };
 	enum fl_result r = fl_db_acquire(e->srv->db, &conn, &err);
-	if (r == FL_OK && o->end == END_REQUEUE)
+	if (r == FL_OK && o->end == FL_QUERY_REQUEUE)
 		r = fl_db_exec(conn, "UPDATE fl_athena_queries SET state = CASE WHEN cancel THEN "
 			       "'CANCELLED' ELSE 'QUEUED' END, completed_at = CASE WHEN cancel THEN "
 			       "clock_timestamp() END, runner = NULL, heartbeat_at = NULL, "
@@ -1038,25 +882,25 @@ static void finish(struct fl_query_engine *e, const struct job *j, const struct 
 
 static void run_job(struct fl_query_engine *e, struct slot *s, struct job *j)
 {
-	struct outcome o = { 0 };
+	struct fl_query_outcome o = { 0 };
 	pthread_mutex_lock(&e->lock);
 	snprintf(s->id, sizeof s->id, "%s", j->id);
 	pthread_mutex_unlock(&e->lock);
 	fl_debug("query %s: running (%s)", j->id, j->stype);
 	if (!j->bucket[0])
-		fail(&o, 1, 100, false, "GENERIC_INTERNAL_ERROR: bad output location");
+		fl_query_fail(&o, 1, 100, false, "GENERIC_INTERNAL_ERROR: bad output location");
 	else if (fl_ddl_is_ddl(j->query))
 		run_ddl(e, j, &o);
 	else
 		run_dml(e, s, j, &o);
 	finish(e, j, &o);
-	if (o.end == END_FAILED && o.category == 1)
+	if (o.end == FL_QUERY_FAILED && o.category == 1)
 		fl_warn("query %s failed: %s", j->id, o.reason);
 	json_decref(o.columns);
 	pthread_mutex_lock(&e->lock);
 	s->id[0] = '\0';
-	if (s->cancel_why == CANCEL_USER)
-		s->cancel_why = CANCEL_NONE;
+	if (s->cancel_why == FL_QUERY_CANCEL_USER)
+		s->cancel_why = FL_QUERY_CANCEL_NONE;
 	pthread_mutex_unlock(&e->lock);
 }
 
@@ -1150,7 +994,7 @@ static void *monitor_main(void *arg)
 			if (!s->id[0])
 				continue;
 			n += (size_t)snprintf(ids + n, sizeof ids - n, "%s%s", n > 1 ? "," : "", s->id);
-			if (s->cancel_why != CANCEL_NONE)
+			if (s->cancel_why != FL_QUERY_CANCEL_NONE)
 				slot_pqcancel(s);   /* again: the first may have come early */
 		}
 		snprintf(ids + n, sizeof ids - n, "}");
@@ -1218,7 +1062,7 @@ void fl_query_engine_free(struct fl_query_engine *e)
 	pthread_mutex_lock(&e->lock);
 	e->stop = true;
 	for (int i = 0; i < e->nworkers; i++) {
-		e->slots[i].cancel_why = CANCEL_STOP;
+		e->slots[i].cancel_why = FL_QUERY_CANCEL_STOP;
 		slot_pqcancel(&e->slots[i]);
 	}
 	pthread_cond_broadcast(&e->work);

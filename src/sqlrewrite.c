@@ -9,8 +9,8 @@
  * meaning.  Here the statement is checked to be one query, and its
  * brackets are paired.
  *
- * Two walks over the tokens follow.  The analysis finds the relations:
- * WITH names with their scope, and every FROM/JOIN item.  A table name is
+ * Two walks over the tokens follow.  The analysis (sqlscope.c) finds the
+ * relations: WITH names with their scope, and every FROM/JOIN item.  A table name is
  * resolved against the catalog (a name that is neither a Glue table nor a
  * visible WITH name is refused) and each item becomes a "source" visible
  * over its query block.  The emission then writes PostgreSQL text token
@@ -40,30 +40,10 @@
 
 #include "gluetype.h"
 #include "sqllex.h"
+#include "sqlscope.h"
 
-#define RW_MAX_SOURCES 1024      /* FROM items, WITH references included */
-#define RW_MAX_CTES 256
 #define RW_MAX_STEPS 32          /* parts of a dotted name, struct path */
 #define RW_OUT_MAX (8 * (size_t)FL_SQL_MAX_LEN)
-
-/* Words written as they are: the SELECT grammar's keywords.  Any other
- * word that is not a function name is a column or relation name and goes
- * out quoted in lower case. */
-static const char KEYWORDS[] =
-	" all and any array as asc between both by case cross cube current"
-	" current_date current_time current_timestamp current_user desc distinct"
-	" else end escape except exists false fetch filter following for from"
-	" full group grouping groups having in inner intersect is join lateral"
-	" leading left like limit localtime localtimestamp natural not null nulls"
-	" offset on only or order ordinality outer over partition preceding range"
-	" recursive right rollup row rows select sets some tablesample then ties"
-	" trailing true union unbounded unknown unnest using values when where"
-	" window with within ";
-
-/* Trino reserved words that have no place in a query. */
-static const char REFUSED[] =
-	" alter create deallocate delete describe drop execute insert into"
-	" prepare returning table uescape ";
 
 /* Functions a query may not call: server files, settings, large objects,
  * other databases, SQL given as text, catalog probing, sequences. */
@@ -77,167 +57,12 @@ static const char FUNC_DENY[] =
 	" inet_client_addr inet_client_port currtid2 operator regclass regcollation"
 	" regconfig regdictionary regnamespace regoper regoperator regproc"
 	" regprocedure regrole regtype ";
-
-/* Names a query may not use unless they are columns of a lake table. */
-static const char NAME_DENY_PREFIX[] = " pg_ fl_ ";
-static const char NAME_DENY[] = " information_schema ctid xmin xmax cmin cmax tableoid ";
-
 static const char UNITS[] = " year month day hour minute second ";
-static const char SETOPS[] = " union intersect except ";
-
-/* What the analysis notes in a token's role (sqllex.h leaves it 0); src
- * of an R_TABLE token is its source; gen of the ) of an unnamed subquery
- * is its made-up alias. */
-enum role { R_NONE, R_TABLE, R_SKIP, R_ALIAS };
-
-enum src_kind { S_TABLE, S_DERIVED };
-
-/* A FROM item, visible over tokens [scope_s, scope_e). */
-struct source {
-	enum src_kind kind;
-	const char *name;    /* what qualifies its columns: alias or table */
-	bool aliased;
-	const char *db, *tbl;                 /* S_TABLE */
-	const struct fl_sql_column *cols;     /* S_TABLE */
-	size_t ncols;
-	int at, scope_s, scope_e;
-	int inner_s, inner_e;  /* S_DERIVED: the tokens of its query */
-};
-
-struct cte {
-	const char *name;
-	int body_s, body_e, scope_s, scope_e;
-};
-
-struct rw {
-	struct fl_sql_lex lx;   /* the tokens */
-	struct fl_sql_tok *t;   /* lx.t; t[n] is a FL_SQL_TK_END sentinel */
-	int n;
-	struct source *src;
-	int nsrc;
-	struct cte ctes[RW_MAX_CTES];
-	int ncte, ngen;
-	const struct fl_sql_catalog *cat;
-	const char *default_db;
-	struct fl_sql_rewrite *out;
-	struct fl_buf *b;
-	enum fl_result berr; /* first failure of an append */
-	struct fl_error *err;
-};
-
-/* ---- words ---- */
-
-static bool word_in(const char *list, const char *w)
-{
-	size_t n = strlen(w);
-	if (n == 0 || strchr(w, ' '))
-		return false;
-	for (const char *p = strstr(list, w); p; p = strstr(p + 1, w))
-		if (p[-1] == ' ' && p[n] == ' ')
-			return true;
-	return false;
-}
-
-static bool prefix_in(const char *list, const char *w)
-{
-	for (const char *p = list + 1; *p; ) {
-		const char *e = strchr(p, ' ');
-		if (!e)
-			break;
-		if (e > p && strncmp(w, p, (size_t)(e - p)) == 0)
-			return true;
-		p = e + 1;
-	}
-	return false;
-}
-
-static bool is_op(const struct fl_sql_tok *k, const char *op)
-{
-	size_t n = strlen(op);
-	return k->kind == FL_SQL_TK_OP && k->len == n && memcmp(k->text, op, n) == 0;
-}
-
-static bool is_word(const struct fl_sql_tok *k, const char *w)
-{
-	return k->kind == FL_SQL_TK_IDENT && strcmp(k->name, w) == 0;
-}
-
-static bool word_of(const struct fl_sql_tok *k, const char *list)
-{
-	return k->kind == FL_SQL_TK_IDENT && word_in(list, k->name);
-}
-
-static bool is_ident(const struct fl_sql_tok *k)
-{
-	return k->kind == FL_SQL_TK_IDENT || k->kind == FL_SQL_TK_QIDENT;
-}
-
-static bool is_kw(const struct fl_sql_tok *k)
-{
-	return word_of(k, KEYWORDS) || word_of(k, REFUSED);
-}
-
-/* An identifier that can name something (not a keyword). */
-static bool is_name(const struct fl_sql_tok *k)
-{
-	return k->kind == FL_SQL_TK_QIDENT || (k->kind == FL_SQL_TK_IDENT && !is_kw(k));
-}
-
-static bool query_word(const struct fl_sql_tok *k)
-{
-	return word_of(k, " select with values ");
-}
-
-static void upper(const char *s, char *out, size_t n)
-{
-	size_t i = 0;
-	for (; s[i] && i + 1 < n; i++)
-		out[i] = (char)toupper((unsigned char)s[i]);
-	out[i] = '\0';
-}
-
-/* ---- errors ---- */
-
-static enum fl_result fail_at(struct rw *w, const struct fl_sql_tok *k, enum fl_result code,
-			      const char *fmt, ...) FL_PRINTF(4, 5);
-static enum fl_result fail_at(struct rw *w, const struct fl_sql_tok *k, enum fl_result code,
-			      const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	enum fl_result r = fl_sql_tok_verror(w->err, k, code, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
-static enum fl_result refused(struct rw *w, const struct fl_sql_tok *k)
-{
-	char up[32];
-	if (is_word(k, "into"))
-		return fail_at(w, k, FL_INVALID, "SELECT ... INTO is not allowed");
-	upper(k->name, up, sizeof up);
-	return fail_at(w, k, FL_INVALID, "%s is not allowed: only SELECT, WITH ... SELECT and "
-		       "VALUES queries are run", up);
-}
-
-static enum fl_result check_name_of(struct rw *w, const struct fl_sql_tok *k, const char *name)
-{
-	if (prefix_in(NAME_DENY_PREFIX, name) || word_in(NAME_DENY, name))
-		return fail_at(w, k, FL_INVALID, "Name '%s' is not allowed: system schemas, tables, "
-			       "columns and functions (pg_*, fl_*, information_schema) cannot be "
-			       "named in a query", name);
-	return FL_OK;
-}
-
-static enum fl_result check_name(struct rw *w, const struct fl_sql_tok *k)
-{
-	return is_ident(k) ? check_name_of(w, k, k->name) : FL_OK;
-}
 
 /* A name that may not be called: check_name's, and FUNC_DENY*. */
 static enum fl_result check_func(struct rw *w, const struct fl_sql_tok *k)
 {
-	enum fl_result r = check_name(w, k);
+	enum fl_result r = fl_sqlscope_check_name(w, k);
 	if (r == FL_OK && (prefix_in(FUNC_DENY_PREFIX, k->name) || word_in(FUNC_DENY, k->name)))
 		r = fail_at(w, k, FL_INVALID, "Function %s is not allowed", k->name);
 	return r;
@@ -269,461 +94,6 @@ static enum fl_result statement(struct rw *w)
 		       "SELECT and VALUES queries are run", up);
 }
 
-/* ---- the analysis: relations and their scopes ---- */
-
-static enum fl_result scan(struct rw *w, int a, int b, bool query);
-static enum fl_result relations(struct rw *w, int i, int b, int bs, int be, int *next);
-
-static int skip(const struct rw *w, int i)
-{
-	const struct fl_sql_tok *k = &w->t[i];
-	return is_op(k, "(") || is_op(k, "[") ? k->match + 1 : i + 1;
-}
-
-/* Whether the group opened at i holds a query rather than arguments. */
-static bool group_is_query(const struct rw *w, int i)
-{
-	const struct fl_sql_tok *f = &w->t[i + 1];
-	return query_word(f) || (is_op(f, "(") && !(i > 0 && is_name(&w->t[i - 1])));
-}
-
-static enum fl_result add_source(struct rw *w, const struct fl_sql_tok *k, int at, int bs, int be,
-				 int *si)
-{
-	if (w->nsrc == RW_MAX_SOURCES)
-		return fail_at(w, k, FL_INVALID, "Query has more than %d relations", RW_MAX_SOURCES);
-	struct source *s = &w->src[w->nsrc];
-	memset(s, 0, sizeof *s);
-	s->name = "";
-	s->at = at;
-	s->scope_s = bs;
-	s->scope_e = be;
-	*si = w->nsrc++;
-	return FL_OK;
-}
-
-static const struct cte *find_cte(const struct rw *w, const char *name, int at)
-{
-	const struct cte *best = NULL;
-	for (int i = 0; i < w->ncte; i++) {
-		const struct cte *c = &w->ctes[i];
-		if (c->scope_s <= at && at < c->scope_e && strcmp(c->name, name) == 0 &&
-		    (!best || c->scope_s > best->scope_s))
-			best = c;
-	}
-	return best;
-}
-
-static enum fl_result record_table(struct rw *w, const struct fl_sql_tok *k, const char *db,
-				   const char *tbl)
-{
-	struct fl_sql_rewrite *o = w->out;
-	for (size_t i = 0; i < o->ntables; i++)
-		if (strcmp(o->tables[i].db, db) == 0 && strcmp(o->tables[i].tbl, tbl) == 0)
-			return FL_OK;
-	if (o->ntables == FL_SQL_MAX_TABLES)
-		return fail_at(w, k, FL_INVALID, "Query references more than %d tables",
-			       FL_SQL_MAX_TABLES);
-	snprintf(o->tables[o->ntables].db, sizeof o->tables[0].db, "%s", db);
-	snprintf(o->tables[o->ntables].tbl, sizeof o->tables[0].tbl, "%s", tbl);
-	o->ntables++;
-	return FL_OK;
-}
-
-/* ( a, b, ... ): column names of an alias or a WITH query. */
-static enum fl_result name_list(struct rw *w, int o)
-{
-	int m = w->t[o].match;
-	enum fl_result r;
-	if (m == o + 1 || (m - o) % 2)
-		return fail_at(w, &w->t[m], FL_INVALID, "Expected a column name");
-	for (int j = o + 1; j < m; j++) {
-		struct fl_sql_tok *k = &w->t[j];
-		if ((j - o) % 2 == 0) {
-			if (!is_op(k, ","))
-				return fail_at(w, k, FL_INVALID, "Expected ','");
-			continue;
-		}
-		if (!is_name(k))
-			return fail_at(w, k, FL_INVALID, "Expected a column name");
-		if ((r = check_name(w, k)) != FL_OK)
-			return r;
-		k->role = R_ALIAS;
-	}
-	return FL_OK;
-}
-
-/* [AS] alias [( columns )] after a FROM item. */
-static enum fl_result alias(struct rw *w, int *ip, int b, int si)
-{
-	struct fl_sql_tok *t = w->t;
-	int i = *ip;
-	enum fl_result r;
-	bool as = i < b && is_word(&t[i], "as");
-	if (as)
-		i++;
-	if (i < b && is_name(&t[i])) {
-		if ((r = check_name(w, &t[i])) != FL_OK)
-			return r;
-		t[i].role = R_ALIAS;
-		w->src[si].name = t[i].name;
-		w->src[si].aliased = true;
-		if (++i < b && is_op(&t[i], "(")) {
-			if ((r = name_list(w, i)) != FL_OK)
-				return r;
-			i = t[i].match + 1;
-		}
-	} else if (as) {
-		return fail_at(w, &t[i], FL_INVALID, "Missing alias after AS");
-	}
-	*ip = i;
-	return FL_OK;
-}
-
-/* [catalog.][db.]tbl of a FROM item: a lake table or a WITH name. */
-static enum fl_result table_name(struct rw *w, int i, int b, int bs, int be, int *si, int *next)
-{
-	struct fl_sql_tok *t = w->t;
-	int p[3], np = 0, j = i;
-	enum fl_result r;
-	for (;;) {
-		p[np++] = j;
-		if (!(j + 2 < b && is_op(&t[j + 1], ".") && is_ident(&t[j + 2])))
-			break;
-		if (np == 3)
-			return fail_at(w, &t[i], FL_INVALID, "Table name has too many parts");
-		j += 2;
-	}
-	if (++j < b && is_op(&t[j], "("))
-		return fail_at(w, &t[i], FL_INVALID, "Table functions are not supported: %s",
-			       t[i].name);
-	for (int x = 0; x < np; x++)
-		if ((r = check_name(w, &t[p[x]])) != FL_OK)
-			return r;
-	if (np == 1 && (r = check_name_of(w, &t[i], w->default_db)) != FL_OK)
-		return r;
-	const char *tbl = t[p[np - 1]].name, *db = np > 1 ? t[p[np - 2]].name : w->default_db;
-	if (np == 3 && strcmp(t[p[0]].name, "awsdatacatalog") != 0)
-		return fl_error_set(w->err, FL_NOT_FOUND, "Catalog %s does not exist", t[p[0]].name);
-	if ((r = add_source(w, &t[i], i, bs, be, si)) != FL_OK)
-		return r;
-	struct source *s = &w->src[*si];
-	const struct cte *c = np == 1 ? find_cte(w, tbl, i) : NULL;
-	s->name = tbl;
-	*next = j;
-	if (c) {
-		s->kind = S_DERIVED;
-		s->inner_s = c->body_s;
-		s->inner_e = c->body_e;
-		t[i].role = R_ALIAS;
-		return FL_OK;
-	}
-	if (strlen(db) > 255 || strlen(tbl) > 255 ||
-	    !w->cat->table(w->cat->arg, db, tbl, &s->cols, &s->ncols))
-		return fl_error_set(w->err, FL_NOT_FOUND, "Table %s.%s does not exist", db, tbl);
-	s->kind = S_TABLE;
-	s->db = db;
-	s->tbl = tbl;
-	t[i].role = R_TABLE;
-	t[i].src = *si;
-	for (int x = i + 1; x < j; x++)
-		t[x].role = R_SKIP;
-	return record_table(w, &t[i], db, tbl);
-}
-
-/* One FROM item: a table, ( query ), LATERAL ( query ), UNNEST ( ... ),
- * ( relations ); then its alias and TABLESAMPLE. */
-static enum fl_result item(struct rw *w, int *ip, int b, int bs, int be)
-{
-	struct fl_sql_tok *t = w->t, *k = &t[*ip];
-	int i = *ip, si = -1;
-	enum fl_result r;
-	if (i >= b)
-		return fail_at(w, k, FL_INVALID, "Missing relation after FROM or JOIN");
-	if (is_op(k, "(") || is_word(k, "lateral")) {
-		int o = is_op(k, "(") ? i : i + 1, f = o + 1;
-		if (o >= b || !is_op(&t[o], "("))
-			return fail_at(w, k, FL_INVALID, "LATERAL must be followed by a subquery");
-		int m = t[o].match;
-		while (f < m && is_op(&t[f], "("))
-			f++;
-		if (!query_word(&t[f])) {
-			int e;
-			if (o != i)
-				return fail_at(w, k, FL_INVALID, "LATERAL must be followed by a subquery");
-			if ((r = relations(w, o + 1, m, bs, be, &e)) != FL_OK)
-				return r;
-			if (e != m)
-				return fail_at(w, &t[e], FL_INVALID, "Unexpected '%.*s' in a FROM item",
-					       (int)t[e].len, t[e].text);
-			*ip = m + 1;
-			return FL_OK;
-		}
-		if ((r = scan(w, o + 1, m, true)) != FL_OK ||
-		    (r = add_source(w, k, i, bs, be, &si)) != FL_OK)
-			return r;
-		w->src[si].kind = S_DERIVED;
-		w->src[si].inner_s = o + 1;
-		w->src[si].inner_e = m;
-		i = m + 1;
-		if ((r = alias(w, &i, b, si)) != FL_OK)
-			return r;
-		if (!w->src[si].aliased)
-			t[m].gen = ++w->ngen;
-	} else if (is_word(k, "unnest")) {
-		if (i + 1 >= b || !is_op(&t[i + 1], "("))
-			return fail_at(w, k, FL_INVALID, "UNNEST must be followed by (");
-		int m = t[i + 1].match;
-		if ((r = scan(w, i + 2, m, false)) != FL_OK ||
-		    (r = add_source(w, k, i, bs, be, &si)) != FL_OK)
-			return r;
-		w->src[si].kind = S_DERIVED;
-		i = m + 1;
-		if (i + 1 < b && is_word(&t[i], "with") && is_word(&t[i + 1], "ordinality"))
-			i += 2;
-		if ((r = alias(w, &i, b, si)) != FL_OK)
-			return r;
-	} else if (is_name(k)) {
-		if ((r = table_name(w, i, b, bs, be, &si, &i)) != FL_OK ||
-		    (r = alias(w, &i, b, si)) != FL_OK)
-			return r;
-	} else {
-		if (word_of(k, REFUSED))
-			return refused(w, k);
-		return fail_at(w, k, FL_INVALID, "Unsupported FROM item '%.*s'", (int)k->len, k->text);
-	}
-	if (i < b && is_word(&t[i], "tablesample")) {
-		if (!(i + 2 < b && word_of(&t[i + 1], " bernoulli system ") && is_op(&t[i + 2], "(")))
-			return fail_at(w, &t[i], FL_INVALID, "TABLESAMPLE needs BERNOULLI or SYSTEM "
-				       "and a percentage");
-		if ((r = scan(w, i + 3, t[i + 2].match, false)) != FL_OK)
-			return r;
-		i = t[i + 2].match + 1;
-	}
-	*ip = i;
-	return FL_OK;
-}
-
-/* The index after [NATURAL] [INNER | CROSS | LEFT|RIGHT|FULL [OUTER]] JOIN
- * at i, or -1. */
-static int join_at(const struct rw *w, int i, int b)
-{
-	const struct fl_sql_tok *t = w->t;
-	if (i < b && is_word(&t[i], "natural"))
-		i++;
-	if (i < b && word_of(&t[i], " cross inner ")) {
-		i++;
-	} else if (i < b && word_of(&t[i], " left right full ")) {
-		if (++i < b && is_word(&t[i], "outer"))
-			i++;
-	}
-	return i < b && is_word(&t[i], "join") ? i + 1 : -1;
-}
-
-/* The ON expression from i: scans the subqueries in it; returns its end. */
-static enum fl_result on_expr(struct rw *w, int *ip, int b)
-{
-	int i = *ip;
-	enum fl_result r;
-	while (i < b && !is_op(&w->t[i], ",") && join_at(w, i, b) < 0 &&
-	       !word_of(&w->t[i], " where group having order limit offset fetch union intersect"
-			" except window for ")) {
-		struct fl_sql_tok *k = &w->t[i];
-		if (is_op(k, "(") || is_op(k, "[")) {
-			if ((r = scan(w, i + 1, k->match, is_op(k, "(") && group_is_query(w, i))) != FL_OK)
-				return r;
-		}
-		i = skip(w, i);
-	}
-	*ip = i;
-	return FL_OK;
-}
-
-static enum fl_result relations(struct rw *w, int i, int b, int bs, int be, int *next)
-{
-	enum fl_result r;
-	for (;;) {
-		if ((r = item(w, &i, b, bs, be)) != FL_OK)
-			return r;
-		for (int j; (j = join_at(w, i, b)) >= 0; ) {
-			i = j;
-			if ((r = item(w, &i, b, bs, be)) != FL_OK)
-				return r;
-			if (i < b && is_word(&w->t[i], "on")) {
-				i++;
-				if ((r = on_expr(w, &i, b)) != FL_OK)
-					return r;
-			} else if (i < b && is_word(&w->t[i], "using")) {
-				if (i + 1 >= b || !is_op(&w->t[i + 1], "("))
-					return fail_at(w, &w->t[i], FL_INVALID, "USING needs ( columns )");
-				i = w->t[i + 1].match + 1;
-			}
-		}
-		if (i < b && is_op(&w->t[i], ",")) {
-			i++;
-			continue;
-		}
-		*next = i;
-		return FL_OK;
-	}
-}
-
-/* WITH [RECURSIVE] name [(cols)] AS ( query ) [, ...] at a. */
-static enum fl_result with_clause(struct rw *w, int a, int b, int *next)
-{
-	struct fl_sql_tok *t = w->t;
-	int i = a + 1;
-	bool rec = i < b && is_word(&t[i], "recursive");
-	enum fl_result r;
-	char up[32];
-	if (rec)
-		i++;
-	for (;;) {
-		if (i >= b || !is_name(&t[i]))
-			return fail_at(w, &t[i], FL_INVALID, "Missing name of a WITH query");
-		if ((r = check_name(w, &t[i])) != FL_OK)
-			return r;
-		t[i].role = R_ALIAS;
-		const char *name = t[i].name;
-		if (++i < b && is_op(&t[i], "(")) {
-			if ((r = name_list(w, i)) != FL_OK)
-				return r;
-			i = t[i].match + 1;
-		}
-		if (!(i + 1 < b && is_word(&t[i], "as") && is_op(&t[i + 1], "(")))
-			return fail_at(w, &t[i], FL_INVALID, "Expected AS ( query ) in WITH");
-		int o = i + 1, m = t[o].match, f = o + 1;
-		while (f < m && is_op(&t[f], "("))
-			f++;
-		if (!query_word(&t[f])) {
-			if (t[f].kind != FL_SQL_TK_IDENT)
-				return fail_at(w, &t[f], FL_INVALID, "A WITH query must be a SELECT");
-			upper(t[f].name, up, sizeof up);
-			return fail_at(w, &t[f], FL_INVALID, "%s is not allowed in WITH: only SELECT, "
-				       "WITH ... SELECT and VALUES queries are run", up);
-		}
-		if (w->ncte == RW_MAX_CTES)
-			return fail_at(w, &t[a], FL_INVALID, "Too many WITH queries");
-		w->ctes[w->ncte++] = (struct cte){ name, o + 1, m, rec ? o : m + 1, b };
-		if ((r = scan(w, o + 1, m, true)) != FL_OK)
-			return r;
-		i = m + 1;
-		if (i < b && is_op(&t[i], ",")) {
-			i++;
-			continue;
-		}
-		break;
-	}
-	int f = i;
-	while (f < b && is_op(&t[f], "("))
-		f++;
-	if (f >= b || !word_of(&t[f], " select values ")) {
-		if (f >= b || t[f].kind != FL_SQL_TK_IDENT)
-			return fail_at(w, &t[f], FL_INVALID, "WITH must be followed by a SELECT");
-		upper(t[f].name, up, sizeof up);
-		return fail_at(w, &t[f], FL_INVALID, "%s is not allowed after WITH: only SELECT, "
-			       "WITH ... SELECT and VALUES queries are run", up);
-	}
-	*next = i;
-	return FL_OK;
-}
-
-/* Scans tokens [a, b) for WITH and FROM clauses; query says whether the
- * range is a query (its FROMs are FROM clauses, not EXTRACT's). */
-static enum fl_result scan(struct rw *w, int a, int b, bool query)
-{
-	int i = a, bs = a;
-	enum fl_result r;
-	if (query && a < b && is_word(&w->t[a], "with") && (r = with_clause(w, a, b, &i)) != FL_OK)
-		return r;
-	while (i < b) {
-		const struct fl_sql_tok *k = &w->t[i];
-		if (is_op(k, "(") || is_op(k, "[")) {
-			if ((r = scan(w, i + 1, k->match, is_op(k, "(") && group_is_query(w, i))) != FL_OK)
-				return r;
-			i = k->match + 1;
-		} else if (query && word_of(k, SETOPS)) {
-			bs = ++i;
-		} else if (query && is_word(k, "from") && !(i > a && is_word(&w->t[i - 1], "distinct"))) {
-			int be = i;
-			while (be < b && !word_of(&w->t[be], SETOPS))
-				be = skip(w, be);
-			if ((r = relations(w, i + 1, b, bs, be, &i)) != FL_OK)
-				return r;
-		} else {
-			i++;
-		}
-	}
-	return FL_OK;
-}
-
-/* ---- name resolution ---- */
-
-static bool visible(const struct source *s, int at)
-{
-	return s->scope_s <= at && at < s->scope_e;
-}
-
-static const struct fl_sql_column *tbl_col(const struct source *s, const char *name)
-{
-	for (size_t i = 0; i < s->ncols; i++)
-		if (strcmp(s->cols[i].name, name) == 0)
-			return &s->cols[i];
-	return NULL;
-}
-
-/* A column of s; through a subquery or WITH query, a column of the same
- * name of a lake table inside it. */
-static const struct fl_sql_column *src_col(const struct rw *w, const struct source *s,
-					   const char *name)
-{
-	const struct fl_sql_column *c;
-	if (s->kind == S_TABLE)
-		return tbl_col(s, name);
-	for (int i = 0; i < w->nsrc; i++) {
-		const struct source *x = &w->src[i];
-		if (x->kind == S_TABLE && x->at >= s->inner_s && x->at < s->inner_e &&
-		    (c = tbl_col(x, name)))
-			return c;
-	}
-	return NULL;
-}
-
-/* The innermost source visible at `at` that is named name (db/tbl given:
- * an unaliased table of that name); NULL when none. */
-static const struct source *find_src(const struct rw *w, int at, const char *db,
-				     const char *name)
-{
-	const struct source *best = NULL;
-	for (int i = 0; i < w->nsrc; i++) {
-		const struct source *s = &w->src[i];
-		if (!visible(s, at))
-			continue;
-		if (db ? (s->kind != S_TABLE || s->aliased || strcmp(s->db, db) != 0 ||
-			  strcmp(s->tbl, name) != 0) : strcmp(s->name, name) != 0)
-			continue;
-		if (!best || s->scope_e - s->scope_s < best->scope_e - best->scope_s)
-			best = s;
-	}
-	return best;
-}
-
-/* An unqualified column: of the innermost visible source that has it. */
-static const struct fl_sql_column *find_col(const struct rw *w, int at, const char *name)
-{
-	const struct fl_sql_column *best = NULL, *c;
-	int span = 0;
-	for (int i = 0; i < w->nsrc; i++) {
-		const struct source *s = &w->src[i];
-		if (visible(s, at) && (c = src_col(w, s, name)) &&
-		    (!best || s->scope_e - s->scope_s < span)) {
-			best = c;
-			span = s->scope_e - s->scope_s;
-		}
-	}
-	return best;
-}
-
 /* ---- the emission ---- */
 
 static void put(struct rw *w, const char *s, size_t n)
@@ -738,6 +108,7 @@ static void puts_(struct rw *w, const char *s)
 }
 
 static void putf(struct rw *w, const char *fmt, ...) FL_PRINTF(2, 3);
+
 static void putf(struct rw *w, const char *fmt, ...)
 {
 	char s[512];
@@ -834,7 +205,7 @@ static enum fl_result cast(struct rw *w, int i, int *ip)
 	const char *try;
 	bool param, trycast = is_word(k, "try_cast");
 	enum fl_result r;
-	for (int j = o + 1; j < m && as < 0; j = skip(w, j))
+	for (int j = o + 1; j < m && as < 0; j = fl_sqlscope_skip(w, j))
 		if (is_word(&t[j], "as"))
 			as = j;
 	if (as <= o + 1 || as + 1 >= m)
@@ -964,7 +335,7 @@ static enum fl_result values(struct rw *w, int i, int b, int *ip)
 		int s = j, e = j;
 		while (e < b && !is_op(&t[e], ",") && !is_op(&t[e], ")") &&
 		       !word_of(&t[e], " order limit offset fetch union intersect except "))
-			e = skip(w, e);
+			e = fl_sqlscope_skip(w, e);
 		if (s == e)
 			return fail_at(w, &t[s], FL_INVALID, "Missing row after VALUES");
 		bool row = is_op(&t[s], "(") && t[s].match + 1 == e;
@@ -1015,7 +386,7 @@ static enum fl_result unresolved(struct rw *w, int i, int j, bool row)
 {
 	char path[512];
 	size_t n = 0;
-	for (int x = i; x <= j; x = skip(w, x))
+	for (int x = i; x <= j; x = fl_sqlscope_skip(w, x))
 		if (is_ident(&w->t[x]) && n < sizeof path)
 			n += (size_t)snprintf(path + n, sizeof path - n, "%s%s", n ? "." : "",
 					      w->t[x].name);
@@ -1111,15 +482,16 @@ static enum fl_result chain(struct rw *w, int i, int b, int *ip)
 		return fail_at(w, &t[i], FL_INVALID, "Qualified function names are not supported");
 	int left = np - (star ? 0 : 1);  /* parts that may be a qualifier */
 	if (left >= 3 && strcmp(t[p[0]].name, "awsdatacatalog") == 0 &&
-	    (s = find_src(w, i, t[p[1]].name, t[p[2]].name)))
+	    (s = fl_sqlscope_find_src(w, i, t[p[1]].name, t[p[2]].name)))
 		q = 3;
-	else if (left >= 2 && (s = find_src(w, i, t[p[0]].name, t[p[1]].name)))
+	else if (left >= 2 && (s = fl_sqlscope_find_src(w, i, t[p[0]].name, t[p[1]].name)))
 		q = 2;
-	else if (left >= 1 && (s = find_src(w, i, NULL, t[p[0]].name)))
+	else if (left >= 1 && (s = fl_sqlscope_find_src(w, i, NULL, t[p[0]].name)))
 		q = 1;
 	const struct fl_sql_column *col = NULL;
 	if (!star)
-		col = q ? src_col(w, s, t[p[q]].name) : find_col(w, i, t[p[q]].name);
+		col = q ? fl_sqlscope_src_col(w, s, t[p[q]].name)
+			: fl_sqlscope_find_col(w, i, t[p[q]].name);
 	if (col)
 		return column(w, i, p[q], s, q, col, b, ip);
 	for (int x = q; x < np; x++)   /* (alias).f is f(alias) in PostgreSQL */
@@ -1310,7 +682,7 @@ enum fl_result fl_sql_rewrite(const char *sql, const struct fl_sql_catalog *cat,
 	w->t = w->lx.t;
 	w->n = w->lx.n - 1;   /* the FL_SQL_TK_END stays as the sentinel t[n] */
 	if ((r = statement(w)) != FL_OK || (r = fl_sql_lex_pair(w->t, w->n, err)) != FL_OK ||
-	    (r = scan(w, 0, w->n, true)) != FL_OK || (r = emit(w, 0, w->n)) != FL_OK)
+	    (r = fl_sqlscope_scan(w, 0, w->n, true)) != FL_OK || (r = emit(w, 0, w->n)) != FL_OK)
 		goto done;
 	if (w->berr != FL_OK)
 		r = fl_error_set(err, w->berr, w->berr == FL_TOO_LARGE ?
