@@ -166,7 +166,12 @@ static enum fl_result lex_next(struct lexer *lx, struct tok *t, struct fl_error 
 			}
 		}
 	} else {
+		/* One character: a UTF-8 sequence is not cut (messages quote it) */
 		lx->pos++;
+		if ((unsigned char)c >= 0xc0)
+			while (lx->pos < lx->n && ((unsigned char)s[lx->pos] & 0xc0) == 0x80 &&
+			       lx->pos - t->off < 4)
+				lx->pos++;
 		t->kind = TK_PUNCT;
 	}
 	t->len = lx->pos - t->off;

@@ -671,7 +671,7 @@ enum fl_result fl_catalog_add_object(PGconn *conn, const struct fl_catalog_objec
 		o->bucket, o->key, o->stream, o->kind,
 		o->partition_path ? o->partition_path : "", bytes, records,
 		o->min_ms == INT64_MAX ? NULL : min, o->max_ms == INT64_MIN ? NULL : max,
-		o->db, o->db ? o->tbl : NULL, o->db ? arr.data : NULL,
+		o->db ? o->db : "", o->db ? o->tbl : "", o->db ? arr.data : NULL,
 	};
 	r = fl_db_exec(conn,
 		       "INSERT INTO fl_objects (bucket, key, stream, kind, partition_path, bytes,"
@@ -680,12 +680,11 @@ enum fl_result fl_catalog_add_object(PGconn *conn, const struct fl_catalog_objec
 		       "  'epoch'::timestamptz + $8::bigint * interval '1 millisecond',"
 		       "  'epoch'::timestamptz + $9::bigint * interval '1 millisecond',"
 		       "  $10, $11, $12::text[])"
-		       " ON CONFLICT (bucket, key) DO UPDATE SET stream = EXCLUDED.stream,"
+		       " ON CONFLICT (bucket, key, db, tbl) DO UPDATE SET stream = EXCLUDED.stream,"
 		       "  kind = EXCLUDED.kind, partition_path = EXCLUDED.partition_path,"
 		       "  bytes = EXCLUDED.bytes, records = EXCLUDED.records,"
 		       "  min_created_at = EXCLUDED.min_created_at,"
-		       "  max_created_at = EXCLUDED.max_created_at,"
-		       "  db = EXCLUDED.db, tbl = EXCLUDED.tbl, vals = EXCLUDED.vals",
+		       "  max_created_at = EXCLUDED.max_created_at, vals = EXCLUDED.vals",
 		       12, params, NULL, err);
 out:
 	fl_buf_free(&arr);

@@ -11,7 +11,8 @@
  * One monitor thread per engine does what must go on while workers are
  * blocked in PostgreSQL: it heartbeats the rows this process runs, turns
  * a cancel flag set by another process into a PQcancel here, and puts back
- * in the queue RUNNING rows whose runner stopped heartbeating.
+ * in the queue RUNNING rows whose runner stopped heartbeating.  An ended
+ * query keeps its runner: which process ran it stays in the catalog.
  *
  * A query (DML) runs in this order, every step of it checked against the
  * workgroup's time limit and the row's cancel flag:
@@ -865,7 +866,7 @@ static void finish(struct fl_query_engine *e, const struct job *j, const struct 
 			       2, params, NULL, &err);
 	else if (r == FL_OK)
 		r = fl_db_exec(conn, "UPDATE fl_athena_queries SET state = $3, state_reason = $4, "
-			       "error = $5::jsonb, completed_at = clock_timestamp(), runner = NULL, "
+			       "error = $5::jsonb, completed_at = clock_timestamp(), "
 			       "heartbeat_at = NULL, queue_ms = (extract(epoch FROM started_at - "
 			       "submitted_at) * 1000)::bigint, planning_ms = $6, engine_ms = $7, "
 			       "service_ms = $8, scanned_bytes = $9, input_rows = $10, output_rows = $11, "

@@ -290,10 +290,11 @@ static enum fl_result stage_object(struct job *j, PGconn *conn, struct fl_stage_
 		fl_debug("stage: %s: %" PRIu64 " lines skipped", what, bad);
 	snprintf(srows, sizeof srows, "%" PRIu64, rows);
 	snprintf(sbad, sizeof sbad, "%" PRIu64, bad);
-	const char *u1[] = { o->bucket, o->key, srows, sbad };
+	const char *u1[] = { o->bucket, o->key, srows, sbad, j->db, j->tbl };
 	const char *u2[] = { j->db, j->tbl, j->vals_lit, srows, j->relname };
 	if ((r = fl_db_exec(conn, "UPDATE fl_stage_objects SET rows = $3, bad = $4 WHERE "
-			    "bucket = $1 AND key = $2", 4, u1, NULL, err)) != FL_OK ||
+			    "bucket = $1 AND key = $2 AND db = $5 AND tbl = $6", 6, u1, NULL,
+			    err)) != FL_OK ||
 	    (r = fl_db_exec(conn, "UPDATE fl_stage_partitions SET staged_rows = staged_rows + $4, "
 			    "staged_bytes = pg_total_relation_size(format('%I.%I', $1::text, "
 			    "$5::text)::regclass), used_at = now() WHERE db = $1 AND tbl = $2 AND "
@@ -508,7 +509,7 @@ enum fl_result fl_stage_partition(struct fl_stage *st, const struct fl_stage_par
 	PQclear(res);
 	if ((r = fl_db_exec(conn, "SELECT o.bucket, o.key, o.bytes, s.key IS NOT NULL FROM "
 			    "fl_objects o LEFT JOIN fl_stage_objects s ON s.bucket = o.bucket AND "
-			    "s.key = o.key WHERE o.db = $1 AND o.tbl = $2 AND o.vals = $3::text[] "
+			    "s.key = o.key AND s.db = o.db AND s.tbl = o.tbl WHERE o.db = $1 AND o.tbl = $2 AND o.vals = $3::text[] "
 			    "AND o.kind <> 'error' ORDER BY o.delivered_at, o.key", 3, q, &res,
 			    err)) != FL_OK)
 		goto out;

@@ -689,11 +689,28 @@ static void test_add_object(void **state)
 	query1("SELECT concat_ws(',', stream, db, tbl, vals::text, min_created_at::text, "
 	       "max_created_at::text) FROM fl_objects WHERE bucket = $1 AND key = $2",
 	       "lake", "errors/x", v, sizeof v);
-	assert_string_equal(v, "events");
+	assert_string_equal(v, "events,,"); /* outside any table: db and tbl empty */
 	query1("SELECT concat_ws(',', coalesce(stream, 'none'), db, tbl, vals::text, kind) "
 	       "FROM fl_objects WHERE bucket = $1 AND key = $2", "lake", "sales/2026/a.csv",
 	       v, sizeof v);
 	assert_string_equal(v, "none,default,sales,{},crawled");
+
+	/* One object, two tables (a crawler over a stream's prefix): a row
+	 * for each, and the stream's row keeps its table. */
+	struct fl_catalog_object x = o;
+	x.kind = "crawled";
+	x.stream = NULL;
+	x.db = "crawled";
+	x.tbl = "events";
+	c = acquire();
+	assert_int_equal(fl_catalog_add_object(c, &x, &err), FL_OK);
+	assert_int_equal(fl_catalog_add_object(c, &x, &err), FL_OK);
+	fl_db_release(db, c);
+	assert_int_equal(count("SELECT count(*) FROM fl_objects WHERE bucket = $1 AND key = $2",
+			       "lake", o.key), 2);
+	query1("SELECT string_agg(db || '.' || tbl || ':' || kind, ' ' ORDER BY db) FROM fl_objects "
+	       "WHERE bucket = $1 AND key = $2", "lake", o.key, v, sizeof v);
+	assert_string_equal(v, "crawled.events:crawled default.events:data");
 }
 
 static void test_merge_schema(void **state)

@@ -416,7 +416,7 @@ static void test_json_values(void **state)
 		{ "by", "1", "\\N" },
 		{ "u", "\"0e4b5b9e-0000-4000-8000-000000000000\"", "\\N" },
 	};
-	struct fl_stage_col cols[NTYPE_COLS];
+	struct fl_stage_col cols[NTYPE_COLS] = { 0 };
 	struct fl_stage_copy *c = types_converter(FL_STAGE_JSON, cols);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char line[512], got[512];
@@ -448,7 +448,7 @@ static void test_json_lines(void **state)
 {
 	(void)state;
 	static const char *const vals[] = { "p" };
-	struct fl_stage_col cols[4];
+	struct fl_stage_col cols[4] = { 0 };
 	for (size_t i = 0; i < 4; i++) {
 		assert_true(fl_stage_col_type(i == 1 ? "bigint" : "text", &cols[i]));
 		cols[i].part = i == 3 ? 0 : -1;
@@ -501,7 +501,7 @@ static void test_json_lines(void **state)
 static void test_csv_records(void **state)
 {
 	(void)state;
-	struct fl_stage_col cols[4];
+	struct fl_stage_col cols[4] = { 0 };
 	static const char *const types[] = { "bigint", "text", "double precision", "text[]" };
 	for (size_t i = 0; i < 4; i++) {
 		assert_true(fl_stage_col_type(types[i], &cols[i]));
@@ -565,7 +565,7 @@ static enum fl_result collect(void *arg, const char *rows, size_t n, struct fl_e
 static void test_objects(void **state)
 {
 	(void)state;
-	struct fl_stage_col col;
+	struct fl_stage_col col = { 0 };
 	assert_true(fl_stage_col_type("bigint", &col));
 	col.part = -1;
 	col.field = -1;
