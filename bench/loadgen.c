@@ -833,20 +833,33 @@ static void print_header(const struct lg_global *g)
 	fflush(stdout);
 }
 
+/* One line a second on stderr: this second's events/s and p99 (from the
+ * latency histogram's growth since the last line), then the run's totals
+ * and its p99 so far.  Called from the main thread only. */
 static void print_progress(const struct lg_global *g, double elapsed,
 			   uint64_t prev_events, double prev_elapsed)
 {
-	struct lg_totals *s = malloc(sizeof *s);
-	if (!s)
+	static struct lg_totals *prev;
+	struct lg_totals *s = malloc(sizeof *s), *d = calloc(1, sizeof *d);
+	if (!s || !d || (!prev && !(prev = calloc(1, sizeof *prev)))) {
+		free(s);
+		free(d);
 		return;
+	}
 	sum_stats(g, s);
+	for (size_t i = 0; i < LG_HIST_BUCKETS; i++)
+		d->hist[i] = s->hist[i] - prev->hist[i];
+	d->hist_total = s->hist_total - prev->hist_total;
+	d->lat_max_us = s->lat_max_us;
 	double dt = elapsed - prev_elapsed;
 	fprintf(stderr, "[%6.1fs] %9.0f ev/s  total %12" PRIu64 "  errors %" PRIu64
-		"  failed %" PRIu64 "  p99 %.2f ms\n",
+		"  failed %" PRIu64 "  p99 %.2f ms  (this second: p99 %.2f ms)\n",
 		elapsed, dt > 0 ? (double)(s->events_acked - prev_events) / dt : 0.0,
 		s->events_acked,
 		s->http_errors + s->err_connect + s->err_io + s->err_timeout + s->err_bad,
-		s->records_failed, q_ms(s, 0.99));
+		s->records_failed, q_ms(s, 0.99), d->hist_total ? q_ms(d, 0.99) : 0.0);
+	*prev = *s;
+	free(d);
 	free(s);
 }
 

@@ -538,7 +538,18 @@ HEALTH_SCHEMA = {
                                   "WAL); full when the WAL budget is used up "
                                   "(ingest is refused)."},
         "postgres": {"type": "string", "enum": ["ok", "unavailable"]},
-        "storage": {"type": "string", "enum": ["ok", "failing"]},
+        "storage": {"type": "string",
+                    "enum": ["ok", "unavailable", "forbidden", "no_such_bucket", "failing"],
+                    "description": "the outcome of the last write to storage: unavailable "
+                                   "(timeout, refused, 5xx), forbidden (403), no_such_bucket "
+                                   "(404); delivery retries until it is ok again."},
+        "storage_error": {"type": "string",
+                          "description": "the last failure's message (when storage is not ok)."},
+        "storage_since_ms": {"type": "integer", "format": "int64",
+                             "description": "when storage entered its state (ms since epoch)."},
+        "delivery": {"type": "string", "enum": ["ok", "retrying"],
+                     "description": "retrying while the last delivery attempt failed "
+                                    "(storage or catalog); the WAL keeps the data."},
         "wal": {
             "type": "object",
             "required": ["state", "pending_bytes", "budget_bytes"],

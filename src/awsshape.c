@@ -115,6 +115,26 @@ static size_t utf8_cut(const char *s, size_t n, size_t max)
 	return max;
 }
 
+/* s with every byte that is not part of well-formed UTF-8 dropped, into
+ * out[cap]: jansson's error text quotes the body "near" the fault and
+ * cuts it at any byte, and the message travels in a JSON answer. */
+static const char *utf8_clean(const char *s, char *out, size_t cap)
+{
+	size_t n = strlen(s), i = 0, o = 0;
+
+	while (i < n && o + 4 < cap) {
+		size_t at = i;
+		if (utf8_next(s, n, &i) < 0) {
+			i = at + 1;
+			continue;
+		}
+		memcpy(out + o, s + at, i - at);
+		o += i - at;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static bool is_lower_alnum(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
@@ -1048,8 +1068,9 @@ enum fl_result fl_awsshape_parse(const struct fl_awsshape_op *op, const char *bo
 	} else {
 		root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!root) {
+			char text[sizeof jerr.text];
 			r = fl_error_set(err, FL_MALFORMED, "Request body is not valid JSON: %s",
-					 jerr.text);
+					 utf8_clean(jerr.text, text, sizeof text));
 			goto out;
 		}
 	}

@@ -89,6 +89,24 @@ enum fl_result fl_buf_printf(struct fl_buf *b, const char *fmt, ...)
 	return FL_OK;
 }
 
+size_t fl_utf8_seq(const unsigned char *p, size_t n)
+{
+	static const unsigned min[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t k = p[0] < 0x80 ? 1 : (p[0] & 0xE0) == 0xC0 ? 2 : (p[0] & 0xF0) == 0xE0 ? 3
+		 : (p[0] & 0xF8) == 0xF0 ? 4 : 0;
+	if (!k || k > n)
+		return 0;
+	unsigned cp = k == 1 ? p[0] : k == 2 ? p[0] & 0x1Fu : k == 3 ? p[0] & 0x0Fu : p[0] & 0x07u;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3Fu);
+	}
+	if (cp < min[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return k;
+}
+
 enum fl_result fl_buf_add_json_str(struct fl_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -101,8 +119,16 @@ enum fl_result fl_buf_add_json_str(struct fl_buf *b, const char *s, size_t n)
 		} else if (c < 0x20) {
 			char e[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
 			r = fl_buf_add(b, e, 6);
-		} else {
+		} else if (c < 0x80) {
 			r = fl_buf_addc(b, (char)c);
+		} else {
+			size_t k = fl_utf8_seq((const unsigned char *)s + i, n - i);
+			if (k) {
+				r = fl_buf_add(b, s + i, k);
+				i += k - 1;
+			} else {
+				r = fl_buf_add(b, "\\ufffd", 6); /* not UTF-8: U+FFFD */
+			}
 		}
 	}
 	if (r == FL_OK)

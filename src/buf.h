@@ -32,7 +32,13 @@ enum fl_result fl_buf_addc(struct fl_buf *b, char c) FL_MUST_USE;
 enum fl_result fl_buf_adds(struct fl_buf *b, const char *s) FL_MUST_USE;
 enum fl_result fl_buf_printf(struct fl_buf *b, const char *fmt, ...)
 	FL_PRINTF(2, 3) FL_MUST_USE;
-/* Appends s as a JSON string literal, quotes included. */
+/* Length of the well-formed UTF-8 sequence at p (1..4 bytes, at most n),
+ * 0 when there is none (a stray byte, a cut or overlong sequence, a
+ * surrogate, past U+10FFFF). */
+size_t fl_utf8_seq(const unsigned char *p, size_t n);
+/* Appends s as a JSON string literal, quotes included; a byte that is not
+ * part of well-formed UTF-8 becomes \ufffd, so the literal is valid JSON
+ * whatever s holds. */
 enum fl_result fl_buf_add_json_str(struct fl_buf *b, const char *s, size_t n)
 	FL_MUST_USE;
 /* Takes the storage out of the buffer; caller owns (free()).  The buffer

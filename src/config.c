@@ -55,6 +55,15 @@
  *                 powers of 1024); at least 1 MiB.
  *   http-threads  1..256;  delivery-threads 1..64.
  *   log-level     debug, info, warn or error.
+ *   s3-endpoint   http(s)://HOST[:PORT][/PATH]; s3-region lower case,
+ *                 digits, '-'; s3-addressing path or virtual; s3-part-size
+ *                 a size, 5 MiB..5 GiB (S3's bounds for a part).
+ *   access-keys   ID:SECRET[,ID:SECRET...]; an ID is 16..128 letters,
+ *                 digits or '_', a secret 1..128 printable characters
+ *                 without blanks or ','.  Errors never quote the value.
+ *   allow-anonymous, metrics-auth, schema-inference, eager-staging
+ *                 on or off; --allow-anonymous alone means on.
+ *   tls-cert, tls-key  both or neither.
  *
  * argv holds only the options: the caller passes what follows "serve".
  * --help is not an option here; main.c answers it before calling us.
@@ -235,10 +244,10 @@ static bool set_storage(struct fl_config *cfg, const char *value,
 		if (value[7] == '\0')
 			return why_set(why, why_len, "file:// needs a path");
 	} else if (strncmp(value, "s3://", 5) == 0) {
-		if (value[5] == '\0' || value[5] == '/')
-			return why_set(why, why_len, "s3:// needs a bucket");
+		if (value[5] == '/')
+			return why_set(why, why_len, "expected s3:// or s3://BUCKET[/PREFIX]");
 	} else {
-		return why_set(why, why_len, "expected file://PATH or "
+		return why_set(why, why_len, "expected file://PATH, s3:// or "
 				"s3://BUCKET[/PREFIX]");
 	}
 	return copy_value(cfg->storage, sizeof cfg->storage, value, why,
@@ -347,24 +356,141 @@ static bool set_log_level(struct fl_config *cfg, const char *value,
 	return why_set(why, why_len, "expected debug, info, warn or error");
 }
 
-static bool set_schema_inference(struct fl_config *cfg, const char *value,
-				 char *why, size_t why_len)
+static bool set_on_off(bool *dst, const char *value, char *why, size_t why_len)
 {
 	if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
-		cfg->schema_inference = value[1] == 'n';
+		*dst = value[1] == 'n';
 		return true;
 	}
 	return why_set(why, why_len, "expected on or off");
 }
 
+static bool set_schema_inference(struct fl_config *cfg, const char *value,
+				 char *why, size_t why_len)
+{
+	return set_on_off(&cfg->schema_inference, value, why, why_len);
+}
+
 static bool set_eager_staging(struct fl_config *cfg, const char *value,
 			      char *why, size_t why_len)
 {
-	if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
-		cfg->eager_staging = value[1] == 'n';
+	return set_on_off(&cfg->eager_staging, value, why, why_len);
+}
+static bool set_s3_endpoint(struct fl_config *cfg, const char *value,
+			    char *why, size_t why_len)
+{
+	if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+		return why_set(why, why_len, "expected http://HOST[:PORT] or https://HOST[:PORT]");
+	const char *host = value + (value[4] == 's' ? 8 : 7);
+	if (*host == '\0' || *host == '/')
+		return why_set(why, why_len, "missing host");
+	if (strchr(host, '?') || strchr(host, '#'))
+		return why_set(why, why_len, "no query or fragment allowed");
+	return copy_value(cfg->s3_endpoint, sizeof cfg->s3_endpoint, value, why, why_len);
+}
+
+static bool set_s3_region(struct fl_config *cfg, const char *value,
+			  char *why, size_t why_len)
+{
+	for (const char *p = value; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-')
+			return why_set(why, why_len, "expected a region name such as us-east-1");
+	return copy_value(cfg->s3_region, sizeof cfg->s3_region, value, why, why_len);
+}
+
+static bool set_s3_addressing(struct fl_config *cfg, const char *value,
+			      char *why, size_t why_len)
+{
+	if (strcmp(value, "path") == 0 || strcmp(value, "virtual") == 0) {
+		cfg->s3_virtual_hosted = value[0] == 'v';
 		return true;
 	}
-	return why_set(why, why_len, "expected on or off");
+	return why_set(why, why_len, "expected path or virtual");
+}
+
+static bool set_s3_part_size(struct fl_config *cfg, const char *value,
+			     char *why, size_t why_len)
+{
+	uint64_t n;
+
+	if (!set_size(&n, value, (uint64_t)5 << 20, "5MiB", why, why_len))
+		return false;
+	if (n > ((uint64_t)5 << 30))
+		return why_set(why, why_len, "must be at most 5GiB");
+	cfg->s3_part_size = n;
+	return true;
+}
+
+/* ID:SECRET[,ID:SECRET...]: IDs of 16..128 word characters, secrets of
+ * 1..128 printable characters without ',' or blanks.  The reason never
+ * quotes the value: it holds secrets. */
+static bool set_access_keys(struct fl_config *cfg, const char *value,
+			    char *why, size_t why_len)
+{
+	const char *p = value;
+	int n = 0;
+
+	if (*p == '\0') { /* an empty value configures no key */
+		cfg->access_keys[0] = '\0';
+		return true;
+	}
+	for (;;) {
+		const char *colon = strchr(p, ':'), *end = strchr(p, ',');
+
+		if (!end)
+			end = p + strlen(p);
+		n++;
+		if (!colon || colon > end) {
+			snprintf(why, why_len, "key %d: expected ID:SECRET", n);
+			return false;
+		}
+		size_t id_len = (size_t)(colon - p), sec_len = (size_t)(end - colon - 1);
+		if (id_len < 16 || id_len > 128 || sec_len < 1 || sec_len > 128) {
+			snprintf(why, why_len, "key %d: the ID must be 16..128 characters, "
+				 "the secret 1..128", n);
+			return false;
+		}
+		for (const char *q = p; q < colon; q++)
+			if (!isalnum((unsigned char)*q) && *q != '_') {
+				snprintf(why, why_len, "key %d: the ID may hold letters, "
+					 "digits and '_' only", n);
+				return false;
+			}
+		for (const char *q = colon + 1; q < end; q++)
+			if (!isgraph((unsigned char)*q)) {
+				snprintf(why, why_len, "key %d: the secret holds a blank "
+					 "or control character", n);
+				return false;
+			}
+		if (*end == '\0')
+			break;
+		p = end + 1;
+	}
+	return copy_value(cfg->access_keys, sizeof cfg->access_keys, value, why, why_len);
+}
+
+static bool set_allow_anonymous(struct fl_config *cfg, const char *value,
+				char *why, size_t why_len)
+{
+	return set_on_off(&cfg->allow_anonymous, value, why, why_len);
+}
+
+static bool set_metrics_auth(struct fl_config *cfg, const char *value,
+			     char *why, size_t why_len)
+{
+	return set_on_off(&cfg->metrics_auth, value, why, why_len);
+}
+
+static bool set_tls_cert(struct fl_config *cfg, const char *value,
+			 char *why, size_t why_len)
+{
+	return copy_value(cfg->tls_cert, sizeof cfg->tls_cert, value, why, why_len);
+}
+
+static bool set_tls_key(struct fl_config *cfg, const char *value,
+			char *why, size_t why_len)
+{
+	return copy_value(cfg->tls_key, sizeof cfg->tls_key, value, why, why_len);
 }
 
 /* ---- the table ------------------------------------------------------- */
@@ -399,6 +525,26 @@ static const struct cfg_option options[] = {
 	{ "schema-inference", "on|off", "on",
 	  "merge the fields of delivered events into their table's columns",
 	  set_schema_inference },
+	{ "s3-endpoint", "URL", "",
+	  "S3 endpoint for s3:// storage; empty: AWS's for the region", set_s3_endpoint },
+	{ "s3-region", "REGION", "",
+	  "S3 region; empty: AWS_REGION, AWS_DEFAULT_REGION or us-east-1", set_s3_region },
+	{ "s3-addressing", "path|virtual", "path",
+	  "S3 addressing: ENDPOINT/BUCKET/KEY or BUCKET.ENDPOINT/KEY", set_s3_addressing },
+	{ "s3-part-size", "SIZE", "8MiB",
+	  "objects larger than this go up in multipart uploads of parts this size",
+	  set_s3_part_size },
+	{ "access-keys", "ID:SECRET,...", "",
+	  "SigV4 keys; when set, every AWS request must be signed by one", set_access_keys },
+	{ "allow-anonymous", "on|off", "off",
+	  "accept unsigned requests on a non-loopback address (dangerous)",
+	  set_allow_anonymous },
+	{ "metrics-auth", "on|off", "off",
+	  "/metrics needs a SigV4 signature too (when keys are set)", set_metrics_auth },
+	{ "tls-cert", "FILE", "",
+	  "PEM certificate: serve HTTPS (with --tls-key)", set_tls_cert },
+	{ "tls-key", "FILE", "",
+	  "PEM private key of --tls-cert", set_tls_key },
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])
@@ -503,6 +649,9 @@ static enum fl_result split_argv(int argc, char **argv, struct cfg_arg *out,
 					    name);
 		if (eq) {
 			out[n].value = eq + 1;
+		} else if (o->set == set_allow_anonymous &&
+			   (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0)) {
+			out[n].value = "on"; /* a bare flag */
 		} else {
 			if (i + 1 >= argc ||
 			    strncmp(argv[i + 1], "--", 2) == 0)
@@ -698,6 +847,11 @@ enum fl_result fl_config_parse(struct fl_config *cfg, int argc, char **argv,
 			storage_set = true;
 	}
 
+	if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+		rc = fl_error_set(err, FL_INVALID, "--tls-cert and --tls-key go together");
+		goto out;
+	}
+
 	/* Step 4. */
 	if (!storage_set) {
 		int n = snprintf(cfg->storage, sizeof cfg->storage,
@@ -714,6 +868,31 @@ enum fl_result fl_config_parse(struct fl_config *cfg, int argc, char **argv,
 out:
 	free(args);
 	return rc;
+}
+
+static bool loopback(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return false;
+}
+
+enum fl_result fl_config_check_exposure(const struct fl_config *cfg, struct fl_error *err)
+{
+	if (cfg->access_keys[0] || cfg->allow_anonymous || loopback(cfg->listen_host))
+		return FL_OK;
+	return fl_error_set(err, FL_INVALID,
+			    "refusing to listen on %s without access keys: anyone who can reach "
+			    "it could write and query the lake; set --access-keys ID:SECRET "
+			    "(or FIRELAKE_ACCESS_KEYS), listen on 127.0.0.1, or pass "
+			    "--allow-anonymous", cfg->listen_host);
 }
 
 void fl_config_usage(FILE *f)

@@ -30,6 +30,17 @@ struct fl_config {
 	uint64_t stage_budget_bytes; /* --stage-budget BYTES[K|M|G], default 8G */
 	bool schema_inference;      /* --schema-inference on|off, default on */
 	bool eager_staging;         /* --eager-staging on|off, default on */
+	/* S3 storage (storage_s3.c) */
+	char s3_endpoint[1024];     /* --s3-endpoint URL; empty: AWS's for the region */
+	char s3_region[64];         /* --s3-region; empty: AWS_REGION, AWS_DEFAULT_REGION, us-east-1 */
+	bool s3_virtual_hosted;     /* --s3-addressing path|virtual, default path */
+	uint64_t s3_part_size;      /* --s3-part-size SIZE, default 8MiB, at least 5MiB */
+	/* Authentication (auth.c) and HTTPS */
+	char access_keys[8192];     /* --access-keys ID:SECRET[,ID:SECRET...]; empty: none */
+	bool allow_anonymous;       /* --allow-anonymous: no keys on a non-loopback listener */
+	bool metrics_auth;          /* --metrics-auth on|off: /metrics needs a signature */
+	char tls_cert[4096];        /* --tls-cert FILE (PEM); with --tls-key: HTTPS */
+	char tls_key[4096];         /* --tls-key FILE (PEM) */
 };
 
 /* Parses argv (after the "serve" word) with env (NULL-terminated
@@ -37,6 +48,13 @@ struct fl_config {
  * naming the option for anything unknown or malformed. */
 enum fl_result fl_config_parse(struct fl_config *cfg, int argc, char **argv,
 			       char **env, struct fl_error *err) FL_MUST_USE;
+
+/* Whether the listener may be reached without credentials: FL_OK when
+ * access keys are configured, the listen host is a loopback address
+ * (127.0.0.0/8, ::1, localhost), or allow_anonymous is set; FL_INVALID
+ * with a message saying why and what to do otherwise. */
+enum fl_result fl_config_check_exposure(const struct fl_config *cfg,
+					struct fl_error *err) FL_MUST_USE;
 
 /* Writes the option list (for --help) to f. */
 #include <stdio.h>

@@ -22,6 +22,12 @@
  * (one shape-hashing scan per event, schema.h) are merged into the table's
  * columns.  Off with --schema-inference off.
  *
+ * A damaged segment (a torn tail, a flipped byte) still delivers every
+ * intact record: fl_wal_salvage reads on past the damage, and only the
+ * damaged stretches are copied to the WAL's quarantine directory (one
+ * error line, firelake_wal_quarantined_bytes_total) before the segment
+ * is removed.
+ *
  * A failure (storage or catalog down) is RETRY: the segment goes back in
  * the queue with exponential backoff and jitter; nothing is dropped.
  */
@@ -58,6 +64,7 @@
 #define PENDING_MAX (8u << 20)      /* uncompressed bytes held across destinations */
 #define OBJECT_MAX (1u << 30)
 #define BACKOFF_MAX_MS 30000
+#define DAMAGE_MAX 64               /* damaged WAL stretches kept apart per segment */
 
 struct job {
 	struct fl_stream *stream;       /* referenced */
@@ -157,6 +164,11 @@ struct segment_read {
 	struct fl_error err;
 	uint64_t bad_records;
 	struct fl_infer *inf;       /* fields of the data records; NULL: off */
+	struct {
+		uint64_t from, to;
+	} damage[DAMAGE_MAX];       /* damaged stretches of the segment, in order */
+	size_t ndamage;
+	uint64_t damaged_bytes;
 };
 
 /* Compresses part->pending as one gzip member appended to part->out. */
@@ -294,6 +306,23 @@ static int on_record(void *arg, const void *payload, size_t len)
 	return 0;
 }
 
+/* A damaged stretch of the segment (fl_wal_salvage).  Past DAMAGE_MAX the
+ * last stretch grows over the next one: its quarantine file then also
+ * holds the intact records between them, which are delivered all the same. */
+static int on_damage(void *arg, uint64_t from, uint64_t to)
+{
+	struct segment_read *sr = arg;
+	sr->damaged_bytes += to - from;
+	if (sr->ndamage == DAMAGE_MAX) {
+		sr->damage[DAMAGE_MAX - 1].to = to;
+		return 0;
+	}
+	sr->damage[sr->ndamage].from = from;
+	sr->damage[sr->ndamage].to = to;
+	sr->ndamage++;
+	return 0;
+}
+
 static void segment_read_free(struct segment_read *sr)
 {
 	for (size_t i = 0; i < sr->nparts; i++) {
@@ -409,6 +438,22 @@ static void enqueue_staging(struct fl_server *srv, const struct fl_stream_conf *
 /* Records every object of a segment, its partitions and what its events
  * taught about the table's columns, in one transaction: one commit (one
  * sync of PostgreSQL's WAL) per segment, not per object. */
+static int part_cmp(const void *a, const void *b)
+{
+	const struct part *x = *(const struct part *const *)a, *y = *(const struct part *const *)b;
+	size_t n = x->dest_len < y->dest_len ? x->dest_len : y->dest_len;
+	int c = memcmp(x->dest, y->dest, n);
+	if (c)
+		return c;
+	if (x->dest_len != y->dest_len)
+		return x->dest_len < y->dest_len ? -1 : 1;
+	return (int)x->kind - (int)y->kind;
+}
+
+/* Records a segment's objects, their partitions and the merged schema in
+ * one transaction.  Objects go in destination order, so two deliveries
+ * (of this process or another) that register the same new partitions take
+ * their row locks in the same order and never deadlock. */
 static enum fl_result record_objects(struct fl_server *srv, const char *stream,
 				     const struct fl_stream_conf *conf,
 				     const struct segment_read *sr, struct fl_error *err)
@@ -417,13 +462,22 @@ static enum fl_result record_objects(struct fl_server *srv, const char *stream,
 	enum fl_result r = fl_catalog_stream_table(stream, conf, &t, err);
 	if (r != FL_OK)
 		return r;
+	const struct part **order = calloc(sr->nparts ? sr->nparts : 1, sizeof *order);
+	if (!order)
+		return fl_error_set(err, FL_INTERNAL, "out of memory");
+	for (size_t i = 0; i < sr->nparts; i++)
+		order[i] = &sr->parts[i];
+	qsort(order, sr->nparts, sizeof *order, part_cmp);
 	PGconn *conn = NULL;
-	if ((r = fl_db_acquire(srv->db, &conn, err)) != FL_OK)
+	if ((r = fl_db_acquire(srv->db, &conn, err)) != FL_OK) {
+		free(order);
 		return r;
+	}
 	if ((r = fl_db_exec(conn, "BEGIN", 0, NULL, NULL, err)) == FL_OK)
 		r = fl_catalog_ensure_table(conn, &t, err);
 	for (size_t i = 0; r == FL_OK && i < sr->nparts; i++)
-		r = record_object(conn, stream, conf, &t, &sr->parts[i], err);
+		r = record_object(conn, stream, conf, &t, order[i], err);
+	free(order);
 	if (r == FL_OK && sr->inf && fl_schema_count(fl_infer_schema(sr->inf)))
 		r = fl_catalog_merge_schema(conn, t.db, t.name, fl_infer_schema(sr->inf), err);
 	if (r == FL_OK)
@@ -510,6 +564,10 @@ static enum fl_result deliver(struct fl_delivery *d, struct job *j, struct fl_er
 		}
 		goto out;
 	}
+	/* Damage ends the valid prefix, not necessarily the intact records:
+	 * acknowledged records after a flipped byte are read on and kept. */
+	if (r == FL_OK && sr.failure == FL_OK && valid_end < hdr.bytes)
+		r = fl_wal_salvage(j->seg.path, valid_end, on_record, on_damage, &sr, err);
 	if (r != FL_OK)
 		goto out;
 	if (sr.failure != FL_OK) {
@@ -519,19 +577,22 @@ static enum fl_result deliver(struct fl_delivery *d, struct job *j, struct fl_er
 	}
 	if ((r = store_parts(d, j, &sr, conf, err)) != FL_OK)
 		goto out;
-	if (valid_end < j->seg.bytes) {
-		fl_error("stream %s: WAL segment %s damaged after byte %llu: "
-			 "%llu bytes quarantined", j->stream->name, j->seg.path,
-			 (unsigned long long)valid_end,
-			 (unsigned long long)(j->seg.bytes - valid_end));
-		if ((r = fl_wal_quarantine_tail(j->stream->wal, j->seg.path, valid_end, err)) != FL_OK)
+	/* Copies, not cuts: the segment keeps its bytes until it is removed,
+	 * so a delivery repeated after a crash rebuilds the same objects. */
+	if (sr.ndamage)
+		fl_error("stream %s: WAL segment %s damaged: %llu bytes in %zu stretches from "
+			 "byte %llu quarantined; the intact records around them are delivered",
+			 j->stream->name, j->seg.path, (unsigned long long)sr.damaged_bytes,
+			 sr.ndamage, (unsigned long long)sr.damage[0].from);
+	for (size_t i = 0; i < sr.ndamage; i++)
+		if ((r = fl_wal_quarantine_range(j->stream->wal, j->seg.path, sr.damage[i].from,
+						 sr.damage[i].to, err)) != FL_OK)
 			goto out;
-		atomic_fetch_add(&srv->metrics.wal_quarantined_bytes, j->seg.bytes - valid_end);
-	}
 	if (sr.bad_records)
 		fl_warn("stream %s: %llu unknown records skipped in %s", j->stream->name,
 			(unsigned long long)sr.bad_records, j->seg.path);
-	r = fl_wal_remove(j->stream->wal, &j->seg, err);
+	if ((r = fl_wal_remove(j->stream->wal, &j->seg, err)) == FL_OK)
+		atomic_fetch_add(&srv->metrics.wal_quarantined_bytes, sr.damaged_bytes);
 out:
 	segment_read_free(&sr);
 	fl_stream_conf_unref(conf);

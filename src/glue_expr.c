@@ -45,9 +45,14 @@
  * GetTables' Expression is a regular expression where '*' is a glob star.
  * It is rewritten to a POSIX ERE anchored at the start, after a scan that
  * refuses what would be unsafe to hand to regcomp or PostgreSQL: back
- * references, repetition counts over 255, nesting past 64 groups, and
+ * references, repetition counts over 255, nesting past 64 groups,
  * patterns whose compiled size (bounded repetitions multiply) would be
- * large.  regcomp(REG_EXTENDED) then has the last word on the syntax.
+ * large, and a repetition (+, {m,n}, '*' after '.') of something that can
+ * match the empty string ("(.*)+", "a?+", "(|b){2,}"): glibc's regcomp
+ * computes epsilon closures in time exponential in the number of such
+ * loops (24 bytes of "a.*++++++++" cost it half a minute), and the loop
+ * adds nothing a match could tell ((E*)+ matches what E* matches).  regcomp(REG_EXTENDED) then
+ * has the last word on the syntax.
  */
 #include "glue_expr.h"
 
@@ -878,18 +883,55 @@ out:
 
 /* ---- GetTables' Expression ---------------------------------------------- */
 
-/* Sizes of what regcomp will build, per open group (see DESIGN). */
+/* Sizes of what regcomp will build, per open group, and what can match
+ * the empty string (see DESIGN). */
 struct re_scan {
 	size_t total[TABLE_RE_DEPTH + 1];  /* weight of each open group so far */
 	size_t last;                       /* weight of the last atom (0: none) */
 	int depth;
 	bool top_alt;                      /* a '|' outside any group */
+	/* Items of the group's current branch that cannot match empty. */
+	size_t solid[TABLE_RE_DEPTH + 1];
+	bool alt_empty[TABLE_RE_DEPTH + 1];  /* an earlier branch can */
+	bool last_empty;                     /* the last item can */
+	bool last_solid;                     /* ... and is counted in solid */
 };
 
 static void re_atom(struct re_scan *s, size_t w)
 {
 	s->total[s->depth] += w;
 	s->last = w;
+}
+
+/* The last item added (after re_atom) can match empty or not. */
+static void re_item(struct re_scan *s, bool empty)
+{
+	s->last_empty = empty;
+	s->last_solid = !empty;
+	if (!empty)
+		s->solid[s->depth]++;
+}
+
+/* A new group, or a new branch of the current one. */
+static void re_branch(struct re_scan *s)
+{
+	s->solid[s->depth] = 0;
+	s->last_empty = s->last_solid = false;
+}
+
+/* A quantifier with at least min copies, loop when it repeats (max > 1):
+ * false when it loops over something that can match empty. */
+static bool re_quantify(struct re_scan *s, size_t min, bool loop)
+{
+	if (loop && s->last_empty)
+		return false;
+	if (min == 0 && s->last_solid) {
+		s->solid[s->depth]--;
+		s->last_solid = false;
+	}
+	if (min == 0)
+		s->last_empty = true;
+	return true;
 }
 
 static void re_repeat(struct re_scan *s, size_t times)
@@ -960,6 +1002,7 @@ enum fl_result fl_glue_table_pattern(const char *expr, struct fl_buf *out, struc
 	struct re_scan s;
 	size_t n, k = 0;
 	bool dot = false;   /* the last item was an unescaped '.' */
+	bool loop_ok = true;
 	regex_t re;
 	enum fl_result r = FL_OK;
 	memset(&s, 0, sizeof s);
@@ -972,7 +1015,7 @@ enum fl_result fl_glue_table_pattern(const char *expr, struct fl_buf *out, struc
 	for (size_t i = 0; i < n;) {
 		char c = expr[i];
 		bool was_dot = dot;
-		size_t end = i + 1, times;
+		size_t end = i + 1, times, at = i;
 		dot = false;
 		if (c == '\\') {
 			if (i + 1 < n && is_digit(expr[i + 1]))
@@ -981,48 +1024,70 @@ enum fl_result fl_glue_table_pattern(const char *expr, struct fl_buf *out, struc
 						    column(expr, i));
 			end = i + 1 < n ? i + 2 : i + 1;
 			re_atom(&s, 1);
+			/* glibc's \b \B \< \> \` \' match between characters */
+			re_item(&s, end == i + 2 && strchr("bB<>`'", expr[i + 1]));
 		} else if (c == '[') {
 			end = bracket_end(expr, n, i);
 			end = end < n ? end + 1 : n;
 			re_atom(&s, 1);
+			re_item(&s, false);
 		} else if (c == '(') {
 			if (s.depth >= TABLE_RE_DEPTH)
 				return fl_error_set(err, FL_INVALID, "Invalid Expression: groups nest "
 						    "deeper than %d levels", TABLE_RE_DEPTH);
 			s.total[++s.depth] = 0;
 			s.last = 0;
+			s.alt_empty[s.depth] = false;
+			re_branch(&s);
 		} else if (c == ')') {
 			if (s.depth == 0)
 				return fl_error_set(err, FL_INVALID, "Invalid Expression: unmatched ')' "
 						    "at position %zu", column(expr, i));
+			bool empty = s.alt_empty[s.depth] || s.solid[s.depth] == 0;
 			size_t w = s.total[s.depth--] + 1;
 			re_atom(&s, w);
+			re_item(&s, empty);
 		} else if (c == '|') {
 			s.top_alt = s.top_alt || s.depth == 0;
 			s.last = 0;
+			s.alt_empty[s.depth] = s.alt_empty[s.depth] || s.solid[s.depth] == 0;
+			re_branch(&s);
 		} else if (c == '*') {
 			if (!was_dot) {         /* glob star: any run of characters */
 				body[k++] = '.';
 				re_atom(&s, 1);
+				re_item(&s, false);
 			}
 			re_repeat(&s, 1);
+			loop_ok = re_quantify(&s, 0, true);
 		} else if (c == '+' || c == '?') {
 			re_repeat(&s, 1);
+			loop_ok = re_quantify(&s, c == '+', c == '+');
 		} else if (c == '{' && (times = re_bound(expr, n, i, &end)) > 0) {
 			if (times > TABLE_RE_DUP_MAX)
 				return fl_error_set(err, FL_INVALID, "Invalid Expression: repetition "
 						    "count over %d at position %zu",
 						    TABLE_RE_DUP_MAX, column(expr, i));
 			re_repeat(&s, times);
+			/* {m,n}, {,n}: at least m copies (0 when no digit) */
+			size_t min = 0;
+			for (size_t j = i + 1; is_digit(expr[j]) && !min; j++)
+				min = expr[j] != '0';
+			loop_ok = re_quantify(&s, min, times > 1);
 		} else {
 			dot = c == '.';
 			re_atom(&s, 1);
+			re_item(&s, c == '^' || c == '$');
 		}
 		memcpy(body + k, expr + i, end - i);
 		k += end - i;
 		i = end;
 		if (s.total[s.depth] > TABLE_RE_WEIGHT_MAX)
 			return fl_error_set(err, FL_INVALID, "Invalid Expression: too complex");
+		if (!loop_ok)
+			return fl_error_set(err, FL_INVALID, "Invalid Expression: a repetition of "
+					    "what can match the empty string at position %zu",
+					    column(expr, at));
 	}
 	if (s.depth > 0)
 		return fl_error_set(err, FL_INVALID, "Invalid Expression: unmatched '('");

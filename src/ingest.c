@@ -7,13 +7,17 @@
  *
  *  1. parse and check the whole request (jscan): stream name, at most 500
  *     records, each Data base64 and at most 1,024,000 bytes decoded, at
- *     most 4 MiB in all.  Any violation fails the request and changes
- *     nothing.
+ *     most 4 MiB in all, no member twice.  Any violation fails the request
+ *     and changes nothing; like AWS, the ValidationException names every
+ *     record that broke a constraint, and the 4 MiB check comes after.
  *  2. for each record: gunzip when it starts with the gzip magic, split
  *     it into events at newlines, enrich each event, compute its
  *     destination (partition keys -> evaluated prefix).  An event that
  *     cannot be enriched or partitioned becomes a processing-failed error
  *     record for the error output: it is kept, and its record succeeds.
+ *     A decompressed record (up to 16 MiB) may hold an event too large
+ *     for a WAL record of its own: that record goes to the error output
+ *     whole, as its compressed bytes, and the rest of the batch is kept.
  *  3. sort the events by destination, frame one WAL record per
  *     destination (walrec.h), append them in one write and wait for the
  *     group commit.  Only then is the answer sent.
@@ -25,6 +29,8 @@
  */
 #include "ingest.h"
 
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +58,8 @@ struct event {
 	uint8_t kind;
 };
 
-/* Per-thread buffers, reused across requests (HTTP threads live long). */
+/* Per-thread buffers, reused across requests (HTTP threads live long) and
+ * freed when the thread ends. */
 struct scratch {
 	struct fl_buf decoded;    /* all records' Data, decoded */
 	struct fl_buf inflated;   /* one gunzipped record */
@@ -69,11 +76,44 @@ struct scratch {
 	bool ready;
 };
 
-static _Thread_local struct scratch tls;
+static _Thread_local struct scratch *tls;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_key_ok;
+
+/* Frees a thread's buffers when the thread ends (pthread key destructor). */
+static void scratch_free(void *p)
+{
+	struct scratch *s = p;
+	struct fl_buf *bufs[] = { &s->decoded, &s->inflated, &s->events, &s->dests,
+				  &s->keyvals, &s->payload, &s->frames, &s->tmp };
+	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+		fl_buf_free(bufs[i]);
+	free(s->records);
+	free(s->evs);
+	if (s->pstate)
+		fl_partition_state_free(s->pstate);
+	free(s);
+}
+
+static void scratch_key_init(void)
+{
+	scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
 
 static struct scratch *scratch_get(void)
 {
-	struct scratch *s = &tls;
+	struct scratch *s = tls;
+	if (!s) {
+		pthread_once(&scratch_once, scratch_key_init);
+		if (!scratch_key_ok || !(s = calloc(1, sizeof *s)))
+			return NULL;
+		if (pthread_setspecific(scratch_key, s) != 0) {
+			free(s);
+			return NULL;
+		}
+		tls = s;
+	}
 	if (!s->ready) {
 		fl_buf_init(&s->decoded, FL_INGEST_MAX_BATCH_BYTES);
 		fl_buf_init(&s->inflated, FL_INGEST_MAX_INFLATED);
@@ -117,7 +157,11 @@ static void scratch_trim(struct scratch *s)
 struct request {
 	char stream[FL_STREAM_NAME_MAX + 1];
 	size_t nrecords;
-	size_t total_bytes;
+	size_t total_bytes;     /* decoded bytes of every record, stored or not */
+	/* Constraint violations, reported together as AWS does. */
+	size_t nbad;
+	char bad[FL_ERROR_MAX];
+	size_t bad_len;
 };
 
 static enum fl_result bad_json(struct fl_error *err, const char *why)
@@ -125,20 +169,60 @@ static enum fl_result bad_json(struct fl_error *err, const char *why)
 	return fl_error_set(err, FL_MALFORMED, "Request body is not valid JSON: %s", why);
 }
 
-/* Decodes one {"Data": "..."} record object into s->decoded. */
+/* jansson's words for it, as every other operation answers. */
+static enum fl_result duplicate_key(struct fl_error *err, const char *key)
+{
+	return fl_error_set(err, FL_MALFORMED,
+			    "Request body is not valid JSON: duplicate object key near '\"%s\"'", key);
+}
+
+/* Records one "Value ... at 'path' failed to satisfy constraint: ..." for
+ * the ValidationException that ends pass 1; what does not fit the error
+ * text is counted but not spelled out. */
+static void add_violation(struct request *rq, const char *fmt, ...) FL_PRINTF(2, 3);
+static void add_violation(struct request *rq, const char *fmt, ...)
+{
+	size_t room = sizeof rq->bad - rq->bad_len;
+	rq->nbad++;
+	if (rq->nbad > 1 && room > 2) {
+		memcpy(rq->bad + rq->bad_len, "; ", 3);
+		rq->bad_len += 2;
+		room -= 2;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(rq->bad + rq->bad_len, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		rq->bad_len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+/* Decodes one {"Data": "..."} record object into s->decoded.  A record
+ * over 1,024,000 bytes, or one that would take the request past 4 MiB,
+ * is checked (base64) and counted, not stored: the request fails at the
+ * end of pass 1, with every violation in its message. */
 static enum fl_result parse_record(struct scratch *s, const char *p, size_t len,
-				   size_t index, bool batch, struct record *rec,
+				   struct request *rq, bool batch, struct record *rec,
 				   struct fl_error *err)
 {
 	const char *why = NULL, *end = p + len;
 	struct fl_json_member m;
+	size_t index = rq->nrecords;
 	bool have = false;
+	char path[48] = "record.data";
+	if (batch)
+		snprintf(path, sizeof path, "records.%zu.member.data", index + 1);
+	rec->off = s->decoded.len;
+	rec->len = 0;
 	const char *q = fl_json_object_begin(p, end, &why);
 	if (!q)
 		return fl_error_set(err, FL_MALFORMED, "Record %zu is not a JSON object", index);
 	while ((q = fl_json_object_next(q, end, &m, &why)) && m.key) {
 		if (m.key_len != 4 || memcmp(m.key, "Data", 4) != 0)
 			continue;
+		if (have)
+			return duplicate_key(err, "Data");
+		have = true;
 		if (m.value[0] != '"')
 			return fl_error_set(err, FL_MALFORMED, "Record %zu: Data is not a string", index);
 		const char *raw;
@@ -146,7 +230,6 @@ static enum fl_result parse_record(struct scratch *s, const char *p, size_t len,
 		bool escaped;
 		if (!fl_json_string(m.value, m.value + m.value_len, &raw, &n, &escaped, &why))
 			return bad_json(err, why);
-		rec->off = s->decoded.len;
 		enum fl_result r;
 		if (escaped) { /* "\/" is legal JSON inside base64 */
 			fl_buf_reset(&s->tmp);
@@ -155,38 +238,35 @@ static enum fl_result parse_record(struct scratch *s, const char *p, size_t len,
 			raw = s->tmp.data;
 			n = s->tmp.len;
 		}
-		if (n / 4 * 3 > FL_INGEST_MAX_RECORD_BYTES + 3)
-			goto too_large;
-		r = fl_base64_decode(raw, n, &s->decoded);
+		size_t dlen = 0;
+		if (n % 4 == 0 && n > 0)
+			dlen = n / 4 * 3 - (raw[n - 1] == '=') - (raw[n - 1] == '=' && raw[n - 2] == '=');
+		bool keep = dlen <= FL_INGEST_MAX_RECORD_BYTES && rq->nbad == 0 &&
+			    rq->total_bytes + dlen <= FL_INGEST_MAX_BATCH_BYTES;
+		struct fl_buf *into = keep ? &s->decoded : &s->inflated;
+		if (!keep)
+			fl_buf_reset(&s->inflated);
+		r = fl_base64_decode(raw, n, into);
 		if (r == FL_TOO_LARGE)
-			return fl_error_set(err, FL_INVALID,
-					    "Records size exceeds %u bytes", FL_INGEST_MAX_BATCH_BYTES);
+			return fl_error_set(err, FL_TOO_LARGE, "Record %zu: Data is too large", index);
 		if (r != FL_OK)
 			return fl_error_set(err, FL_MALFORMED,
 					    "Record %zu: Data is not valid base64", index);
-		rec->len = s->decoded.len - rec->off;
-		if (rec->len > FL_INGEST_MAX_RECORD_BYTES)
-			goto too_large;
-		have = true;
+		if (keep)
+			rec->len = s->decoded.len - rec->off;
+		rq->total_bytes += dlen;
+		if (dlen > FL_INGEST_MAX_RECORD_BYTES)
+			add_violation(rq, "Value 'java.nio.HeapByteBuffer[pos=0 lim=%zu cap=%zu]' at "
+				      "'%s' failed to satisfy constraint: Member must have length "
+				      "less than or equal to %u", dlen, dlen, path,
+				      FL_INGEST_MAX_RECORD_BYTES);
 	}
 	if (!q)
 		return bad_json(err, why);
 	if (!have)
-		return fl_error_set(err, FL_VALIDATION,
-				    "1 validation error detected: Value null at '%s%zu.member.data' "
-				    "failed to satisfy constraint: Member must not be null",
-				    batch ? "records." : "record", batch ? index + 1 : (size_t)0);
+		add_violation(rq, "Value null at '%s' failed to satisfy constraint: Member must "
+			      "not be null", path);
 	return FL_OK;
-too_large:
-	if (batch)
-		return fl_error_set(err, FL_VALIDATION,
-				    "1 validation error detected: Value at 'records.%zu.member.data' "
-				    "failed to satisfy constraint: Member must have length less than "
-				    "or equal to %u", index + 1, FL_INGEST_MAX_RECORD_BYTES);
-	return fl_error_set(err, FL_VALIDATION,
-			    "1 validation error detected: Value at 'record.data' failed to "
-			    "satisfy constraint: Member must have length less than or equal to %u",
-			    FL_INGEST_MAX_RECORD_BYTES);
 }
 
 static enum fl_result parse_request(struct scratch *s, const struct fl_req *req, bool batch,
@@ -203,6 +283,8 @@ static enum fl_result parse_request(struct scratch *s, const struct fl_req *req,
 			const char *raw;
 			size_t n;
 			bool esc;
+			if (have_name)
+				return duplicate_key(err, "DeliveryStreamName");
 			if (m.value[0] != '"' ||
 			    !fl_json_string(m.value, m.value + m.value_len, &raw, &n, &esc, &why))
 				return fl_error_set(err, FL_MALFORMED, "DeliveryStreamName is not a string");
@@ -214,6 +296,8 @@ static enum fl_result parse_request(struct scratch *s, const struct fl_req *req,
 				goto bad_name;
 			have_name = true;
 		} else if (batch && m.key_len == 7 && memcmp(m.key, "Records", 7) == 0) {
+			if (have_records)
+				return duplicate_key(err, "Records");
 			const char *e, *q = fl_json_array_begin(m.value, m.value + m.value_len, &why);
 			size_t elen;
 			if (!q)
@@ -224,7 +308,7 @@ static enum fl_result parse_request(struct scratch *s, const struct fl_req *req,
 						"1 validation error detected: Value at 'records' failed to "
 						"satisfy constraint: Member must have length less than or "
 						"equal to %d", FL_INGEST_MAX_RECORDS);
-				enum fl_result r = parse_record(s, e, elen, out->nrecords, true,
+				enum fl_result r = parse_record(s, e, elen, out, true,
 								&s->records[out->nrecords], err);
 				if (r != FL_OK)
 					return r;
@@ -234,7 +318,9 @@ static enum fl_result parse_request(struct scratch *s, const struct fl_req *req,
 				return bad_json(err, why);
 			have_records = true;
 		} else if (!batch && m.key_len == 6 && memcmp(m.key, "Record", 6) == 0) {
-			enum fl_result r = parse_record(s, m.value, m.value_len, 0, false,
+			if (have_records)
+				return duplicate_key(err, "Record");
+			enum fl_result r = parse_record(s, m.value, m.value_len, out, false,
 							&s->records[0], err);
 			if (r != FL_OK)
 				return r;
@@ -244,6 +330,10 @@ static enum fl_result parse_request(struct scratch *s, const struct fl_req *req,
 	}
 	if (!p)
 		return bad_json(err, why);
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	if (p < end)
+		return bad_json(err, "unexpected bytes after the JSON object");
 	if (!have_name)
 		return fl_error_set(err, FL_VALIDATION,
 				    "1 validation error detected: Value null at 'deliveryStreamName' "
@@ -257,7 +347,12 @@ static enum fl_result parse_request(struct scratch *s, const struct fl_req *req,
 		return fl_error_set(err, FL_VALIDATION,
 				    "1 validation error detected: Value '[]' at 'records' failed to "
 				    "satisfy constraint: Member must have length greater than or equal to 1");
-	out->total_bytes = s->decoded.len;
+	if (out->nbad)
+		return fl_error_set(err, FL_VALIDATION, "%zu validation error%s detected: %s",
+				    out->nbad, out->nbad == 1 ? "" : "s", out->bad);
+	/* Firehose's own words; the limit is on the decoded Data. */
+	if (out->total_bytes > FL_INGEST_MAX_BATCH_BYTES)
+		return fl_error_set(err, FL_INVALID, "Records size exceeds 4 MB limit");
 	return FL_OK;
 bad_name:
 	return fl_error_set(err, FL_VALIDATION,
@@ -292,7 +387,29 @@ struct batch {
 	/* The last destination computed: consecutive events often share it. */
 	uint32_t last_dest_off, last_dest_len;
 	bool have_last;
+	/* An event (or its error line) of the current record is too large
+	 * for a WAL record of its own: the record goes to the error output
+	 * whole (see one_record). */
+	bool oversized;
+	size_t oversized_len;
 };
+
+/* Whether one event, framed alone, fits a WAL record.  Records up to
+ * 1,024,000 bytes always do; an event of a gzip record may not. */
+static bool fits_alone(const struct event *e)
+{
+	return (size_t)FL_WALREC_HEADER + e->dest_len + e->data_len + 1 <=
+	       FL_WAL_MAX_RECORD - FL_WAL_FRAME_BYTES;
+}
+
+/* Forgets the event just written at events[start..]; flags the record. */
+static enum fl_result oversized(struct batch *b, size_t start)
+{
+	b->oversized = true;
+	b->oversized_len = b->s->events.len - start;
+	b->s->events.len = start;
+	return FL_OK;
+}
 
 /* Appends "<bucket>/" + evaluated prefix to s->dests; dedupes against the
  * previous destination. */
@@ -351,6 +468,8 @@ static enum fl_result add_failed(struct batch *b, const char *raw, size_t len,
 		return fl_error_set(err, r, "request too large to process");
 	e.data_off = (uint32_t)start;
 	e.data_len = (uint32_t)(s->events.len - start);
+	if (!fits_alone(&e))
+		return oversized(b, start);
 	if (add_event(s, b->nevents, &e) != FL_OK)
 		return fl_error_set(err, FL_INTERNAL, "out of memory");
 	b->nevents++;
@@ -409,6 +528,8 @@ static enum fl_result one_event(struct batch *b, const char *raw, size_t len,
 	}
 	if ((r = finish_dest(b, dstart, &e.dest_off, &e.dest_len)) != FL_OK)
 		return r;
+	if (!fits_alone(&e))
+		return oversized(b, start);
 	if (add_event(s, b->nevents, &e) != FL_OK)
 		return fl_error_set(err, FL_INTERNAL, "out of memory");
 	b->nevents++;
@@ -477,6 +598,10 @@ static enum fl_result one_record(struct batch *b, const char *p, size_t n,
 				 struct fl_error *err)
 {
 	struct scratch *s = b->s;
+	const char *rec = p;
+	size_t rec_len = n;
+	size_t events_mark = s->events.len, dests_mark = s->dests.len;
+	size_t nevents_mark = b->nevents, nfailed_mark = b->nfailed;
 	if (n >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b) {
 		const char *why = NULL;
 		enum fl_result r = gunzip(s, p, n, &why);
@@ -498,10 +623,25 @@ static enum fl_result one_record(struct batch *b, const char *p, size_t n,
 			enum fl_result r = one_event(b, p, len, err);
 			if (r != FL_OK)
 				return r;
+			if (b->oversized)
+				break;
 		}
 		p = nl ? nl + 1 : end;
 	}
-	return FL_OK;
+	if (!b->oversized)
+		return FL_OK;
+	/* Only a decompressed record gets here; it fails alone, whole, and
+	 * its compressed bytes (at most 1,024,000) fit an error line. */
+	s->events.len = events_mark;
+	s->dests.len = dests_mark;
+	b->nevents = nevents_mark;
+	b->nfailed = nfailed_mark;
+	b->have_last = false;
+	b->oversized = false;
+	char msg[160];
+	snprintf(msg, sizeof msg, "an event of the decompressed record takes %zu bytes, "
+		 "more than a WAL record holds (%u)", b->oversized_len, FL_WAL_MAX_RECORD);
+	return add_failed(b, rec, rec_len, "Enrichment.EventTooLarge", msg, err);
 }
 
 /* ---- pass 3: WAL records ----------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,12 +113,29 @@ static int serve(int argc, char **argv)
 		return 2;
 	}
 	const struct fl_config *cfg = &srv->cfg;
+	if (fl_config_check_exposure(cfg, &err) != FL_OK) {
+		fprintf(stderr, "firelake: %s\n", err.msg);
+		free(srv);
+		return 2;
+	}
 	fl_log_set_level((enum fl_log_level)fl_log_level_parse(cfg->log_level));
+	if (!cfg->access_keys[0] && cfg->allow_anonymous)
+		fl_warn("--allow-anonymous: ANYONE WHO CAN REACH %s:%d CAN WRITE AND QUERY THE "
+			"LAKE WITHOUT CREDENTIALS", cfg->listen_host, cfg->listen_port);
 	srv->now_ms = fl_now_ms;
 	snprintf(srv->region, sizeof srv->region, "%s", FL_REGION_DEFAULT);
 	srv->budget.max_bytes = cfg->wal_budget_bytes;
 	atomic_store(&srv->storage_ok, true);
 	fl_metrics_init(&srv->metrics);
+
+	/* Every connection is a descriptor (4,096 at most, http.c): take the
+	 * hard limit rather than a shell's soft 1,024. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+			fl_warn("cannot raise the open-files limit: %s", strerror(errno));
+	}
 
 	/* Signals go to sigwait below, never to a worker thread. */
 	signal(SIGPIPE, SIG_IGN);
@@ -155,7 +173,13 @@ static int serve(int argc, char **argv)
 		fl_error("catalog: %s", err.msg);
 		goto out;
 	}
-	if (fl_storage_open(cfg->storage, &srv->storage, &err) != FL_OK) {
+	const struct fl_storage_options sopt = {
+		.s3_endpoint = cfg->s3_endpoint,
+		.s3_region = cfg->s3_region,
+		.s3_virtual_hosted = cfg->s3_virtual_hosted,
+		.s3_part_size = cfg->s3_part_size,
+	};
+	if (fl_storage_open(cfg->storage, &sopt, &srv->storage, &err) != FL_OK) {
 		fl_error("storage %s: %s", cfg->storage, err.msg);
 		goto out;
 	}
@@ -185,8 +209,9 @@ static int serve(int argc, char **argv)
 		fl_error("http: %s", err.msg);
 		goto out;
 	}
-	fl_info("firelake listening on http://%s:%d (data %s, storage %s)",
-		cfg->listen_host, cfg->listen_port, cfg->data_dir, cfg->storage);
+	fl_info("firelake listening on %s://%s:%d (data %s, storage %s%s)",
+		cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, cfg->listen_port,
+		cfg->data_dir, cfg->storage, cfg->access_keys[0] ? ", SigV4 keys required" : "");
 
 	int sig = 0;
 	sigwait(&sigs, &sig);

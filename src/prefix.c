@@ -134,6 +134,17 @@ static enum fl_result add_lit(struct builder *b, const char *s, size_t n)
 	return r;
 }
 
+/* How many bytes of s[0..n) a message quotes: at most max, cut back to a
+ * character boundary (messages travel in JSON answers, as UTF-8). */
+static int shown_len(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return (int)n;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return (int)max;
+}
+
 /* ---- Java DateTimeFormatter patterns --------------------------------- */
 
 /* Compiles a pattern into b's tokens.  On a bad pattern returns FL_INVALID
@@ -406,8 +417,9 @@ enum fl_result fl_datefmt(const char *pattern, size_t n, int64_t ts_ms,
 	builder_init(&b);
 	r = datefmt_compile(&b, pattern, n, why, sizeof why);
 	if (r == FL_INVALID) {
-		fl_error_set(err, r, "invalid DateTimeFormatter pattern '%.64s': %s",
-			     pattern, why);
+		/* pattern is counted, not NUL-terminated: quote n bytes at most */
+		fl_error_set(err, r, "invalid DateTimeFormatter pattern '%.*s': %s",
+			     shown_len(pattern, n, 64), pattern, why);
 		goto out;
 	}
 	if (r != FL_OK) {
@@ -494,19 +506,19 @@ enum fl_result fl_prefix_compile(const char *expr, bool is_error_prefix,
 			j++;
 		if (j >= n) {
 			r = fl_error_set(err, FL_INVALID,
-					 "%s has an expression that is not closed: '%.64s'",
-					 field, open);
+					 "%s has an expression that is not closed: '%.*s'",
+					 field, shown_len(open, n - at, 64), open);
 			goto out;
 		}
 		if (expr[j] == '!') {
 			r = fl_error_set(err, FL_INVALID,
 					 "%s has a nested expression: '!{' inside '%.*s'",
-					 field, (int)(j - at < 64 ? j - at : 64), open);
+					 field, shown_len(open, j - at, 64), open);
 			goto out;
 		}
 		const char *body = expr + at + 2;
 		size_t blen = j - at - 2;
-		int shown = (int)(blen < 64 ? blen : 64);
+		int shown = shown_len(body, blen, 64);
 		const char *colon = memchr(body, ':', blen);
 		if (!colon) {
 			r = fl_error_set(err, FL_INVALID,
@@ -525,7 +537,7 @@ enum fl_result fl_prefix_compile(const char *expr, bool is_error_prefix,
 					 "%s expression '!{%.*s}' has an unknown namespace "
 					 "'%.*s': use firehose, timestamp, partitionKeyFromQuery "
 					 "or partitionKeyFromLambda", field, shown, body,
-					 (int)(nslen < 32 ? nslen : 32), ns);
+					 shown_len(ns, nslen, 32), ns);
 			goto out;
 		}
 		if (vlen == 0) {

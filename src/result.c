@@ -49,6 +49,8 @@ const char *fl_result_name(enum fl_result r)
 	case FL_VALIDATION: return "validation";
 	case FL_CONFLICT: return "conflict";
 	case FL_MALFORMED: return "malformed";
+	case FL_DENIED: return "denied";
+	case FL_FORBIDDEN: return "forbidden";
 	}
 	return "unknown";
 }

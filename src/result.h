@@ -30,6 +30,8 @@ enum fl_result {
 	FL_VALIDATION = 12, /* a request violates its shape's constraints */
 	FL_CONFLICT = 13,   /* stale version: concurrent modification */
 	FL_MALFORMED = 14,  /* the request body is not the JSON it must be */
+	FL_DENIED = 15,     /* authentication failed (400: a bad or unknown signature) */
+	FL_FORBIDDEN = 16,  /* not allowed at all (403: no credentials; storage refused) */
 };
 
 #define FL_ERROR_MAX 1024

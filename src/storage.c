@@ -7,37 +7,148 @@
  * round: a key that would escape a directory tree is refused for S3 too),
  * and moving a lake between backends never meets a name one side cannot
  * hold.
+ *
+ * The health record (storage.h) is kept here too, from the results of the
+ * writes every backend forwards through this file.
  */
 #include "storage.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
-enum fl_result fl_storage_open(const char *url, struct fl_storage **out,
-			       struct fl_error *err)
+#include "log.h"
+
+static int64_t wall_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* s3://BUCKET/PREFIX into "BUCKET" and "PREFIX/" ("" and "" for s3://). */
+static enum fl_result open_s3(const char *url, const struct fl_storage_options *opt,
+			      struct fl_storage **out, struct fl_error *err)
+{
+	char bucket[64] = "", prefix[1024] = "";
+	const char *b = url + 5, *slash = strchr(b, '/');
+	size_t blen = slash ? (size_t)(slash - b) : strlen(b);
+	if (blen) {
+		if (blen >= sizeof bucket)
+			return fl_error_set(err, FL_INVALID, "bucket name must be 3 to 63 characters");
+		memcpy(bucket, b, blen);
+		enum fl_result r = fl_storage_check_name(bucket, NULL, err);
+		if (r != FL_OK)
+			return r;
+	}
+	if (slash && slash[1]) {
+		const char *p = slash + 1;
+		size_t n = strlen(p);
+		while (n && p[n - 1] == '/')
+			n--;
+		if (n + 2 > sizeof prefix)
+			return fl_error_set(err, FL_INVALID, "s3:// prefix too long");
+		memcpy(prefix, p, n);
+		if (n) {
+			/* "PREFIX/x" must be a valid key: no "//", no "." segments. */
+			char probe[sizeof prefix + 2];
+			prefix[n] = '/';
+			snprintf(probe, sizeof probe, "%sx", prefix);
+			struct fl_error why = { 0 };
+			if (fl_storage_check_name(NULL, probe, &why) != FL_OK)
+				return fl_error_set(err, FL_INVALID, "s3:// prefix: %s", why.msg);
+		}
+	}
+	return fl_storage_s3_open(bucket, prefix, opt, out, err);
+}
+
+enum fl_result fl_storage_open(const char *url, const struct fl_storage_options *opt,
+			       struct fl_storage **out, struct fl_error *err)
+{
+	static const struct fl_storage_options defaults = { 0 };
+	enum fl_result r;
 	*out = NULL;
+	if (!opt)
+		opt = &defaults;
 	if (strlen(url) >= sizeof(((struct fl_storage *)0)->url))
 		return fl_error_set(err, FL_INVALID, "storage URL too long");
 	if (strncmp(url, "file://", 7) == 0) {
 		const char *root = url + 7;
 		if (!*root)
 			return fl_error_set(err, FL_INVALID, "file:// URL without a path");
-		enum fl_result r = fl_storage_local_open(root, out, err);
-		if (r == FL_OK)
-			snprintf((*out)->url, sizeof (*out)->url, "%s", url);
-		return r;
+		r = fl_storage_local_open(root, out, err);
+	} else if (strncmp(url, "s3://", 5) == 0) {
+		r = open_s3(url, opt, out, err);
+	} else {
+		return fl_error_set(err, FL_INVALID, "storage URL must start with file:// or s3://");
 	}
-	if (strncmp(url, "s3://", 5) == 0)
-		return fl_error_set(err, FL_INVALID, "s3 storage is not built yet");
-	return fl_error_set(err, FL_INVALID, "storage URL must start with file:// or s3://");
+	if (r != FL_OK)
+		return r;
+	snprintf((*out)->url, sizeof (*out)->url, "%s", url);
+	pthread_mutex_init(&(*out)->health_lock, NULL);
+	memset(&(*out)->health, 0, sizeof (*out)->health);
+	(*out)->health.since_ms = wall_ms();
+	return FL_OK;
 }
 
 void fl_storage_free(struct fl_storage *s)
 {
-	if (s)
+	if (s) {
+		pthread_mutex_destroy(&s->health_lock);
 		s->ops->free(s);
+	}
+}
+
+const char *fl_storage_state_name(enum fl_storage_state st)
+{
+	static const char *const names[FL_STORAGE_N_STATES] = {
+		"ok", "unavailable", "forbidden", "no_such_bucket", "failing",
+	};
+	return (unsigned)st < FL_STORAGE_N_STATES ? names[st] : "failing";
+}
+
+void fl_storage_health(struct fl_storage *s, struct fl_storage_health *out)
+{
+	pthread_mutex_lock(&s->health_lock);
+	*out = s->health;
+	pthread_mutex_unlock(&s->health_lock);
+}
+
+/* Records the outcome of a write; logs a change of state once. */
+static enum fl_result observe(struct fl_storage *s, enum fl_result r,
+			      const struct fl_error *err)
+{
+	enum fl_storage_state st;
+	switch (r) {
+	case FL_OK: st = FL_STORAGE_OK; break;
+	case FL_INVALID: return r; /* a bad name: the caller's, not the store's */
+	case FL_RETRY: st = FL_STORAGE_UNAVAILABLE; break;
+	case FL_FORBIDDEN: st = FL_STORAGE_FORBIDDEN; break;
+	case FL_NOT_FOUND: st = FL_STORAGE_NO_SUCH_BUCKET; break;
+	default: st = FL_STORAGE_FAILING; break;
+	}
+	pthread_mutex_lock(&s->health_lock);
+	struct fl_storage_health *h = &s->health;
+	enum fl_storage_state was = h->state;
+	if (st != FL_STORAGE_OK)
+		h->failures[st]++;
+	if (st != was) {
+		h->state = st;
+		h->since_ms = wall_ms();
+		h->changes++;
+		snprintf(h->reason, sizeof h->reason, "%.255s", st == FL_STORAGE_OK ? "" : err->msg);
+	}
+	pthread_mutex_unlock(&s->health_lock);
+	if (st != was) {
+		if (st == FL_STORAGE_OK)
+			fl_info("storage %s: writes succeed again (was %s)", s->url,
+				fl_storage_state_name(was));
+		else
+			fl_warn("storage %s: %s: %s; delivery retries until it recovers", s->url,
+				fl_storage_state_name(st), err->msg);
+	}
+	return r;
 }
 
 /* Dotted quad such as 192.168.5.4: S3 refuses bucket names shaped so. */
@@ -94,39 +205,6 @@ static enum fl_result check_bucket(const char *b, struct fl_error *err)
 	return FL_OK;
 }
 
-/* Length of the UTF-8 sequence at p (1..4), 0 when it is not valid. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t n;
-	unsigned min;
-	if ((c & 0xE0) == 0xC0) {
-		n = 2;
-		min = 0x80;
-		c &= 0x1F;
-	} else if ((c & 0xF0) == 0xE0) {
-		n = 3;
-		min = 0x800;
-		c &= 0x0F;
-	} else if ((c & 0xF8) == 0xF0) {
-		n = 4;
-		min = 0x10000;
-		c &= 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		c = c << 6 | (p[i] & 0x3F);
-	}
-	if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 static enum fl_result check_key(const char *k, struct fl_error *err)
 {
 	size_t n = strlen(k);
@@ -135,7 +213,7 @@ static enum fl_result check_key(const char *k, struct fl_error *err)
 	if (k[0] == '/')
 		return fl_error_set(err, FL_INVALID, "object key may not start with '/'");
 	for (size_t i = 0; i < n;) {
-		size_t l = utf8_len((const unsigned char *)k + i);
+		size_t l = fl_utf8_seq((const unsigned char *)k + i, n - i);
 		if (!l)
 			return fl_error_set(err, FL_INVALID, "object key is not valid UTF-8");
 		i += l;
@@ -172,7 +250,7 @@ enum fl_result fl_storage_put(struct fl_storage *s, const char *bucket, const ch
 			      const void *data, size_t len, struct fl_error *err)
 {
 	enum fl_result r = fl_storage_check_name(bucket, key, err);
-	return r != FL_OK ? r : s->ops->put(s, bucket, key, data, len, err);
+	return r != FL_OK ? r : observe(s, s->ops->put(s, bucket, key, data, len, err), err);
 }
 
 enum fl_result fl_storage_get(struct fl_storage *s, const char *bucket, const char *key,
@@ -180,6 +258,14 @@ enum fl_result fl_storage_get(struct fl_storage *s, const char *bucket, const ch
 {
 	enum fl_result r = fl_storage_check_name(bucket, key, err);
 	return r != FL_OK ? r : s->ops->get(s, bucket, key, out, err);
+}
+
+enum fl_result fl_storage_get_range(struct fl_storage *s, const char *bucket, const char *key,
+				    uint64_t offset, uint64_t len, struct fl_buf *out,
+				    struct fl_error *err)
+{
+	enum fl_result r = fl_storage_check_name(bucket, key, err);
+	return r != FL_OK ? r : s->ops->get_range(s, bucket, key, offset, len, out, err);
 }
 
 enum fl_result fl_storage_stat(struct fl_storage *s, const char *bucket, const char *key,
@@ -217,10 +303,11 @@ enum fl_result fl_storage_put_deferred(struct fl_storage *s, const char *bucket,
 	if (!s->ops->put_deferred)
 		return fl_storage_put(s, bucket, key, data, len, err);
 	enum fl_result r = fl_storage_check_name(bucket, key, err);
-	return r != FL_OK ? r : s->ops->put_deferred(s, bucket, key, data, len, err);
+	return r != FL_OK ? r
+		: observe(s, s->ops->put_deferred(s, bucket, key, data, len, err), err);
 }
 
 enum fl_result fl_storage_sync(struct fl_storage *s, struct fl_error *err)
 {
-	return s->ops->sync ? s->ops->sync(s, err) : FL_OK;
+	return s->ops->sync ? observe(s, s->ops->sync(s, err), err) : FL_OK;
 }

@@ -227,8 +227,10 @@ static enum fl_result open_object(struct local_storage *ls, const char *bucket,
 	return FL_OK;
 }
 
-static enum fl_result local_get(struct fl_storage *s, const char *bucket, const char *key,
-				struct fl_buf *out, struct fl_error *err)
+/* Bytes [offset, offset + len) of the object, clipped to its size. */
+static enum fl_result local_get_range(struct fl_storage *s, const char *bucket,
+				      const char *key, uint64_t offset, uint64_t len,
+				      struct fl_buf *out, struct fl_error *err)
 {
 	struct stat st;
 	int fd;
@@ -236,7 +238,12 @@ static enum fl_result local_get(struct fl_storage *s, const char *bucket, const 
 	if (r != FL_OK)
 		return r;
 	size_t old = out->len;
-	size_t size = (size_t)st.st_size;
+	uint64_t total = (uint64_t)st.st_size;
+	if (offset > total)
+		offset = total;
+	if (len > total - offset)
+		len = total - offset;
+	size_t size = (size_t)len;
 	r = fl_buf_reserve(out, size);
 	if (r == FL_TOO_LARGE) {
 		r = fl_error_set(err, FL_TOO_LARGE, "object is larger than the buffer allows");
@@ -250,7 +257,8 @@ static enum fl_result local_get(struct fl_storage *s, const char *bucket, const 
 	 * keeps its size. */
 	size_t got = 0;
 	while (got < size) {
-		ssize_t k = read(fd, out->data + old + got, size - got);
+		ssize_t k = pread(fd, out->data + old + got, size - got,
+				  (off_t)(offset + got));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {
@@ -270,6 +278,12 @@ out:
 	}
 	close(fd);
 	return r;
+}
+
+static enum fl_result local_get(struct fl_storage *s, const char *bucket, const char *key,
+				struct fl_buf *out, struct fl_error *err)
+{
+	return local_get_range(s, bucket, key, 0, UINT64_MAX, out, err);
 }
 
 static enum fl_result local_stat(struct fl_storage *s, const char *bucket, const char *key,
@@ -483,6 +497,7 @@ static const struct fl_storage_ops local_ops = {
 	.put_deferred = local_put_deferred,
 	.sync = local_sync,
 	.get = local_get,
+	.get_range = local_get_range,
 	.stat = local_stat,
 	.del = local_del,
 	.list = local_list,

@@ -45,6 +45,15 @@
  * but whose tail reads as zeros, and an all-zero frame (length 0, CRC 0)
  * would otherwise pass as a record.
  *
+ * Damage is not always a torn tail: a flipped bit in the middle of a
+ * segment leaves intact, acknowledged records after it.  fl_wal_salvage
+ * reads on from where the valid prefix ended: a damaged stretch ends at
+ * the next offset where a frame's length fits and its CRC matches.  Every
+ * offset is tried, since the damage may be in a length (following lengths
+ * would skip intact records or stop early); most offsets fail on the
+ * length alone, and the CRC work is bounded.  A false match needs a 32-bit
+ * CRC to agree by chance, and delivery still parses what it gets.
+ *
  * Lock order: append_lock -> state_lock.  Sync leadership (state_lock's
  * `leader` flag) is taken and dropped under state_lock and held across
  * append_lock; nothing waits for leadership while holding append_lock.
@@ -879,19 +888,23 @@ enum fl_result fl_wal_remove(struct fl_wal *w, const struct fl_wal_segment *seg,
 	return FL_OK;
 }
 
-/* ---- read / quarantine ---------------------------------------------- */
+/* ---- read / salvage / quarantine ------------------------------------- */
 
 /* fl_wal_read releases mapped pages in steps of this (a power of two). */
 #define READ_DROP_BYTES (4u << 20)
+/* CRC work (bytes of candidate payloads) one fl_wal_salvage may spend
+ * looking for the frame after a damaged stretch; past it, the rest of the
+ * file counts as damaged. */
+#define SALVAGE_SCAN_BYTES (1ull << 30)
 
-enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
-			   struct fl_wal_segment *seg, uint64_t *valid_end,
-			   struct fl_error *err)
+/* Maps a whole segment file read-only and checks its header.  FL_INVALID
+ * when the file is too short for a header or the header is not ours. */
+static enum fl_result map_segment(const char *path, uint8_t **map, size_t *size,
+				  struct fl_error *err)
 {
 	enum fl_result r = FL_OK;
-	uint8_t *map = NULL;
-	size_t size = 0;
-	*valid_end = 0;
+	*map = NULL;
+	*size = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -903,23 +916,54 @@ enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
 		r = fl_error_set(err, FL_IO, "stat WAL segment: %s", strerror(errno));
 		goto out;
 	}
-	size = (size_t)st.st_size;
-	if (size < FL_WAL_HEADER_BYTES) {
+	size_t n = (size_t)st.st_size;
+	if (n < FL_WAL_HEADER_BYTES) {
 		r = fl_error_set(err, FL_INVALID, "WAL segment shorter than its header");
 		goto out;
 	}
-	map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED) {
-		map = NULL;
+	uint8_t *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m == MAP_FAILED) {
 		r = fl_error_set(err, FL_IO, "map WAL segment: %s", strerror(errno));
 		goto out;
 	}
-	madvise(map, size, MADV_SEQUENTIAL);
-	if (memcmp(map, wal_magic, 8) != 0 || get_u32(map + 8) != WAL_VERSION ||
-	    get_u32(map + 12) != FL_WAL_HEADER_BYTES) {
+	if (memcmp(m, wal_magic, 8) != 0 || get_u32(m + 8) != WAL_VERSION ||
+	    get_u32(m + 12) != FL_WAL_HEADER_BYTES) {
+		munmap(m, n);
 		r = fl_error_set(err, FL_INVALID, "bad WAL segment header");
 		goto out;
 	}
+	*map = m;
+	*size = n;
+out:
+	close(fd);
+	return r;
+}
+
+/* The payload length of the intact frame at off (its length fits in the
+ * file and its CRC matches); 0 when there is none.  off <= size. */
+static uint32_t frame_at(const uint8_t *map, size_t size, size_t off)
+{
+	if (size - off < FL_WAL_FRAME_BYTES)
+		return 0;
+	uint32_t len = get_u32(map + off);
+	if (len == 0 || len > FL_WAL_MAX_RECORD || len > size - off - FL_WAL_FRAME_BYTES)
+		return 0;
+	if (fl_crc32c(0, map + off + FL_WAL_FRAME_BYTES, len) != get_u32(map + off + 4))
+		return 0;
+	return len;
+}
+
+enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
+			   struct fl_wal_segment *seg, uint64_t *valid_end,
+			   struct fl_error *err)
+{
+	uint8_t *map;
+	size_t size;
+	*valid_end = 0;
+	enum fl_result r = map_segment(path, &map, &size, err);
+	if (r != FL_OK)
+		return r;
+	madvise(map, size, MADV_SEQUENTIAL);
 	if (seg) {
 		memset(seg, 0, sizeof *seg);
 		seg->created_ms = (int64_t)get_u64(map + 16);
@@ -929,7 +973,8 @@ enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
 		snprintf(seg->path, sizeof seg->path, "%s", path);
 	}
 	size_t off = FL_WAL_HEADER_BYTES, dropped = 0;
-	while (size - off >= FL_WAL_FRAME_BYTES) {
+	uint32_t len;
+	while ((len = frame_at(map, size, off)) != 0) {
 		/* Pages already read are not needed again: give them back, so a
 		 * large segment does not stay resident while it is read. */
 		if (off - dropped >= READ_DROP_BYTES) {
@@ -937,14 +982,7 @@ enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
 			madvise(map + dropped, upto - dropped, MADV_DONTNEED);
 			dropped = upto;
 		}
-		uint32_t len = get_u32(map + off);
-		uint32_t crc = get_u32(map + off + 4);
-		if (len == 0 || len > FL_WAL_MAX_RECORD ||
-		    len > size - off - FL_WAL_FRAME_BYTES)
-			break;
 		const uint8_t *p = map + off + FL_WAL_FRAME_BYTES;
-		if (fl_crc32c(0, p, len) != crc)
-			break;
 		off += FL_WAL_FRAME_BYTES + len;
 		/* When fn stops the read, valid_end is the end of its last
 		 * record: the rest was not looked at. */
@@ -952,10 +990,66 @@ enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
 			break;
 	}
 	*valid_end = off;
+	munmap(map, size);
+	return FL_OK;
+}
+
+/* Where the damaged stretch that starts at off ends: the first later
+ * offset holding an intact frame, or size.  Every offset is a candidate
+ * (the damage may be in a length, so lengths are not followed); most are
+ * rejected by their length alone, the rest by their CRC, whose work is
+ * bounded by *budget. */
+static size_t next_intact(const uint8_t *map, size_t size, size_t off, uint64_t *budget)
+{
+	for (size_t p = off + 1; size - p >= FL_WAL_FRAME_BYTES; p++) {
+		uint32_t len = get_u32(map + p);
+		if (len == 0 || len > FL_WAL_MAX_RECORD || len > size - p - FL_WAL_FRAME_BYTES)
+			continue;
+		if (len > *budget) {
+			*budget = 0;
+			break;
+		}
+		*budget -= len;
+		if (frame_at(map, size, p))
+			return p;
+	}
+	return size;
+}
+
+enum fl_result fl_wal_salvage(const char *path, uint64_t from, fl_wal_record_fn fn,
+			      fl_wal_damage_fn damage_fn, void *arg, struct fl_error *err)
+{
+	uint8_t *map;
+	size_t size;
+	enum fl_result r = map_segment(path, &map, &size, err);
+	if (r != FL_OK)
+		return r;
+	if (from < FL_WAL_HEADER_BYTES || from > size) {
+		r = fl_error_set(err, FL_INVALID, "salvage from %" PRIu64 ": outside the records",
+				 from);
+		goto out;
+	}
+	uint64_t budget = SALVAGE_SCAN_BYTES;
+	size_t off = (size_t)from;
+	while (off < size) {
+		uint32_t len = frame_at(map, size, off);
+		if (len) {
+			const uint8_t *p = map + off + FL_WAL_FRAME_BYTES;
+			off += FL_WAL_FRAME_BYTES + len;
+			if (fn && fn(arg, p, len) != 0)
+				break;
+			continue;
+		}
+		size_t end = next_intact(map, size, off, &budget);
+		if (end == size && budget == 0)
+			fl_warn("wal: %s: gave up looking for intact records after offset %zu",
+				path, off);
+		if (damage_fn && damage_fn(arg, off, end) != 0)
+			break;
+		off = end;
+	}
 out:
-	if (map)
-		munmap(map, size);
-	close(fd);
+	munmap(map, size);
 	return r;
 }
 
@@ -998,12 +1092,14 @@ static int write_file_durably(const char *dir, const char *name, const void *p,
 	return rr;
 }
 
-enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
-				      uint64_t from, struct fl_error *err)
+/* Copies [from, to) of a segment (to past the end: up to the end) into
+ * <dir>/quarantine/; with cut, truncates the segment to from. */
+static enum fl_result quarantine(struct fl_wal *w, const char *path, uint64_t from,
+				 uint64_t to, bool cut, struct fl_error *err)
 {
 	enum fl_result r = FL_OK;
 	int fd = -1;
-	uint8_t *tail = NULL;
+	uint8_t *data = NULL;
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	uint64_t seq = parse_name(base);
@@ -1013,7 +1109,7 @@ enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
 	if (open_now)
 		return fl_error_set(err, FL_IN_USE, "WAL segment is open");
 
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, (cut ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0) {
 		r = fl_error_set(err, errno == ENOENT ? FL_NOT_FOUND : FL_IO,
 				 "open WAL segment: %s", strerror(errno));
@@ -1025,17 +1121,19 @@ enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
 		goto out;
 	}
 	uint64_t size = (uint64_t)st.st_size;
-	if (from >= size)
+	if (to > size)
+		to = size;
+	if (from >= to)
 		goto out; /* nothing to move */
-	size_t n = (size_t)(size - from);
-	tail = malloc(n);
-	if (!tail) {
+	size_t n = (size_t)(to - from);
+	data = malloc(n);
+	if (!data) {
 		r = fl_error_set(err, FL_INTERNAL, "out of memory");
 		goto out;
 	}
 	size_t got = 0;
 	while (got < n) {
-		ssize_t k = pread(fd, tail + got, n - got, (off_t)(from + got));
+		ssize_t k = pread(fd, data + got, n - got, (off_t)(from + got));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -1048,8 +1146,13 @@ enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
 	char qdir[4096 + 16], name[512];
 	snprintf(qdir, sizeof qdir, "%s/quarantine", w->dir);
 	snprintf(name, sizeof name, "%s.%" PRIu64 ".bad", base, from);
-	if (fl_mkdir_durable(qdir, 0, 0750) < 0 || write_file_durably(qdir, name, tail, n) < 0) {
+	if (fl_mkdir_durable(qdir, 0, 0750) < 0 || write_file_durably(qdir, name, data, n) < 0) {
 		r = fl_error_set(err, FL_IO, "write quarantine file: %s", strerror(errno));
+		goto out;
+	}
+	if (!cut) {
+		fl_warn("wal: copied %zu damaged bytes of %s at offset %" PRIu64 " to %s/%s",
+			n, path, from, qdir, name);
 		goto out;
 	}
 	int t;
@@ -1064,8 +1167,20 @@ enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
 	fl_warn("wal: moved %zu damaged bytes of %s at offset %" PRIu64 " to %s/%s", n,
 		path, from, qdir, name);
 out:
-	free(tail);
+	free(data);
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
+				      uint64_t from, struct fl_error *err)
+{
+	return quarantine(w, path, from, UINT64_MAX, true, err);
+}
+
+enum fl_result fl_wal_quarantine_range(struct fl_wal *w, const char *path, uint64_t from,
+				       uint64_t to, struct fl_error *err)
+{
+	return quarantine(w, path, from, to, false, err);
 }

@@ -20,7 +20,9 @@
  * A record is valid when its length fits in the file and its CRC matches.
  * A torn tail (short or bad last record) is expected only at the end of
  * the segment that was open when the process died; the reader reports
- * where the valid prefix ends and the caller quarantines the rest.
+ * where the valid prefix ends.  Damage elsewhere (a flipped byte) may have
+ * intact records after it: fl_wal_salvage finds them, and the caller
+ * quarantines only the damaged stretches.
  *
  * Threading: fl_wal_append and fl_wal_sync are called from many HTTP
  * threads at once; fl_wal_seal from the batcher thread.  All state is
@@ -132,9 +134,25 @@ enum fl_result fl_wal_read(const char *path, fl_wal_record_fn fn, void *arg,
 			   struct fl_wal_segment *seg, uint64_t *valid_end,
 			   struct fl_error *err) FL_MUST_USE;
 
+/* Reads on past damage, from `from` (where fl_wal_read's valid prefix
+ * ended) to the end of the file.  A damaged stretch [start, end) ends at
+ * the next offset holding an intact frame (its length fits, its CRC
+ * matches), or at the end of the file; damage_fn gets each stretch and fn
+ * each intact record after them, in file order (either may be NULL; a
+ * non-zero return stops the read).  The file is not changed. */
+typedef int (*fl_wal_damage_fn)(void *arg, uint64_t start, uint64_t end);
+enum fl_result fl_wal_salvage(const char *path, uint64_t from, fl_wal_record_fn fn,
+			      fl_wal_damage_fn damage_fn, void *arg,
+			      struct fl_error *err) FL_MUST_USE;
+
 /* Moves the damaged tail [from, EOF) of a segment into <dir>/quarantine/
  * and truncates the segment to `from`. */
 enum fl_result fl_wal_quarantine_tail(struct fl_wal *w, const char *path,
 				      uint64_t from, struct fl_error *err) FL_MUST_USE;
+/* Copies the damaged stretch [from, to) of a segment into <dir>/quarantine/
+ * (named like fl_wal_quarantine_tail's files); the segment is unchanged.
+ * Copying again overwrites the same file. */
+enum fl_result fl_wal_quarantine_range(struct fl_wal *w, const char *path, uint64_t from,
+				       uint64_t to, struct fl_error *err) FL_MUST_USE;
 
 #endif

@@ -43,17 +43,32 @@ def make_dir(prefix="firelake-test-"):
 
 
 class Server:
-    def __init__(self, data_dir=None, port=None, args=(), env=None):
+    """tls=(cert, key): serve HTTPS with those PEM files (--tls-cert,
+    --tls-key); clients then verify the server against ca (default: cert,
+    i.e. a self-signed certificate)."""
+
+    def __init__(self, data_dir=None, port=None, args=(), env=None, tls=None, ca=None):
         self.data_dir = data_dir or make_dir()
         self.port = port or free_port()
         self.args = list(args)
+        self.tls = tls
+        self.ca = ca or (tls[0] if tls else None)
+        if tls:
+            self.args += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
         self.log_path = os.path.join(self.data_dir, "firelake.log")
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls else "http", self.port)
+
+    def ssl_context(self):
+        """What urllib needs to reach this server (None for plain HTTP)."""
+        if not self.tls:
+            return None
+        import ssl
+        return ssl.create_default_context(cafile=self.ca)
 
     @property
     def lake(self):
@@ -72,7 +87,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError("firelake exited with %s:\n%s" % (self.proc.returncode, self.log()))
             try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2) as r:
+                with urllib.request.urlopen(self.url + "/health", timeout=2,
+                                            context=self.ssl_context()) as r:
                     if r.status == 200:
                         return self
             except OSError:
@@ -121,14 +137,19 @@ class Server:
         if self in _live:
             _live.remove(self)
 
-    def client(self, service="firehose"):
+    def client(self, service="firehose", **kwargs):
+        """A boto3 client; kwargs go to boto3.client (aws_access_key_id ...)."""
         import boto3
         from botocore.config import Config
+        if self.tls:
+            kwargs.setdefault("verify", self.ca)
         return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
-                            config=Config(retries={"max_attempts": 0}, read_timeout=120))
+                            config=Config(retries={"max_attempts": 0}, read_timeout=120),
+                            **kwargs)
 
     def get(self, path):
-        with urllib.request.urlopen(self.url + path, timeout=10) as r:
+        with urllib.request.urlopen(self.url + path, timeout=10,
+                                    context=self.ssl_context()) as r:
             return r.status, r.read().decode()
 
     def post(self, target, body, content_type="application/x-amz-json-1.1"):
@@ -137,7 +158,7 @@ class Server:
         req = urllib.request.Request(self.url + "/", data=data, method="POST", headers={
             "Content-Type": content_type, "X-Amz-Target": target})
         try:
-            with urllib.request.urlopen(req, timeout=60) as r:
+            with urllib.request.urlopen(req, timeout=60, context=self.ssl_context()) as r:
                 return r.status, dict(r.headers), json.loads(r.read() or b"{}")
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), json.loads(e.read() or b"{}")

@@ -72,6 +72,14 @@ static void test_body(void **state)
 	assert_int_equal(fl_awserr_body(FL_SVC_GLUE, &err, &out, &type), 400);
 	assert_string_equal(type, "CrawlerRunningException");
 	assert_string_equal(out.data, "{\"__type\":\"CrawlerRunningException\",\"Message\":\"running\"}");
+	/* A message quoting client bytes stays valid JSON: what is not UTF-8
+	 * (a stray continuation byte, a cut sequence, an overlong form, a
+	 * surrogate) becomes U+FFFD, well-formed characters stay. */
+	fl_error_set(&err, FL_INVALID, "a\x80" "b \xc3\xa9 \xe2\x82 \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98\x80!\xf0");
+	assert_int_equal(fl_awserr_body(FL_SVC_GLUE, &err, &out, &type), 400);
+	assert_string_equal(out.data, "{\"__type\":\"InvalidInputException\",\"Message\":"
+				      "\"a\\ufffdb \xc3\xa9 \\ufffd\\ufffd \\ufffd\\ufffd "
+				      "\\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80!\\ufffd\"}");
 	fl_buf_free(&out);
 }
 

@@ -43,6 +43,15 @@ static void show(const struct fl_config *c, const char *field, char *out,
 		snprintf(out, len, "%d", c->delivery_threads);
 	else if (strcmp(field, "log-level") == 0)
 		snprintf(out, len, "%s", c->log_level);
+	else if (strcmp(field, "s3") == 0)
+		snprintf(out, len, "%s|%s|%s|%llu", c->s3_endpoint, c->s3_region,
+			 c->s3_virtual_hosted ? "virtual" : "path",
+			 (unsigned long long)c->s3_part_size);
+	else if (strcmp(field, "auth") == 0)
+		snprintf(out, len, "%s|%s|%s", c->access_keys,
+			 c->allow_anonymous ? "anon" : "-", c->metrics_auth ? "metrics" : "-");
+	else if (strcmp(field, "tls") == 0)
+		snprintf(out, len, "%s|%s", c->tls_cert, c->tls_key);
 	else
 		fail_msg("no field %s", field);
 }
@@ -126,6 +135,17 @@ static const struct valid_case valid_cases[] = {
 	  "host=/tmp port=5433 dbname=x" },
 	{ { "--pg=" }, "pg", "" },
 	{ { "--storage", "s3://lake" }, "storage", "s3://lake" },
+	{ { "--storage", "s3://" }, "storage", "s3://" },
+	{ { "--storage", "s3://" }, "s3", "||path|8388608" },
+	{ { "--s3-endpoint", "http://127.0.0.1:5000", "--s3-region", "eu-west-1",
+	    "--s3-addressing", "virtual", "--s3-part-size", "5MiB" },
+	  "s3", "http://127.0.0.1:5000|eu-west-1|virtual|5242880" },
+	{ { "--access-keys", "AKIAEXAMPLE0000001:s3cr/t+X,AKIAEXAMPLE0000002:y" },
+	  "auth", "AKIAEXAMPLE0000001:s3cr/t+X,AKIAEXAMPLE0000002:y|-|-" },
+	{ { "--allow-anonymous" }, "auth", "|anon|-" },
+	{ { "--allow-anonymous", "--metrics-auth", "on" }, "auth", "|anon|metrics" },
+	{ { "--allow-anonymous=off" }, "auth", "|-|-" },
+	{ { "--tls-cert", "c.pem", "--tls-key", "k.pem" }, "tls", "c.pem|k.pem" },
 	{ { "--storage", "s3://lake/prefix/x" }, "storage", "s3://lake/prefix/x" },
 	{ { "--storage=file:///data/lake" }, "storage", "file:///data/lake" },
 	{ { "--wal-budget", "1048576" }, "wal-budget", "1048576" },
@@ -159,7 +179,7 @@ static void test_valid(void **state)
 		const struct valid_case *t = &valid_cases[i];
 		struct fl_config c;
 		struct fl_error err;
-		char got[4200];
+		char got[16384];
 
 		if (parse(&c, t->args, NULL, &err) != FL_OK)
 			fail_msg("case %zu (%s): %s", i, t->args[0], err.msg);
@@ -210,16 +230,32 @@ static const struct invalid_case invalid_cases[] = {
 	{ { "--pg", "mysql://x" },
 	  "invalid value for --pg: expected postgres://... or key=value conninfo" },
 	{ { "--storage", "http://x" },
-	  "invalid value for --storage: expected file://PATH or "
+	  "invalid value for --storage: expected file://PATH, s3:// or "
 	  "s3://BUCKET[/PREFIX]" },
 	{ { "--storage", "/data" },
-	  "invalid value for --storage: expected file://PATH or "
+	  "invalid value for --storage: expected file://PATH, s3:// or "
 	  "s3://BUCKET[/PREFIX]" },
 	{ { "--storage", "file://" },
 	  "invalid value for --storage: file:// needs a path" },
-	{ { "--storage", "s3://" }, "invalid value for --storage: s3:// needs a bucket" },
 	{ { "--storage", "s3:///p" },
-	  "invalid value for --storage: s3:// needs a bucket" },
+	  "invalid value for --storage: expected s3:// or s3://BUCKET[/PREFIX]" },
+	{ { "--s3-endpoint", "ftp://x" },
+	  "invalid value for --s3-endpoint: expected http://HOST[:PORT] or https://HOST[:PORT]" },
+	{ { "--s3-endpoint", "http://" }, "invalid value for --s3-endpoint: missing host" },
+	{ { "--s3-region", "US_EAST" },
+	  "invalid value for --s3-region: expected a region name such as us-east-1" },
+	{ { "--s3-addressing", "dns" }, "invalid value for --s3-addressing: expected path or virtual" },
+	{ { "--s3-part-size", "4MiB" }, "invalid value for --s3-part-size: must be at least 5MiB" },
+	{ { "--access-keys", "short:secret" },
+	  "invalid value for --access-keys: key 1: the ID must be 16..128 characters, the secret 1..128" },
+	{ { "--access-keys", "AKIAEXAMPLE0000001:ok,AKIAEXAMPLE0000002" },
+	  "invalid value for --access-keys: key 2: expected ID:SECRET" },
+	{ { "--access-keys", "AKIAEXAMPLE0000001:has blank" },
+	  "invalid value for --access-keys: key 1: the secret holds a blank or control character" },
+	{ { "--access-keys", "AKIA-EXAMPLE-000001:x" },
+	  "invalid value for --access-keys: key 1: the ID may hold letters, digits and '_' only" },
+	{ { "--metrics-auth", "yes" }, "invalid value for --metrics-auth: expected on or off" },
+	{ { "--tls-cert", "c.pem" }, "--tls-cert and --tls-key go together" },
 	{ { "--wal-budget", "" }, "invalid value for --wal-budget: empty" },
 	{ { "--wal-budget", "4T" },
 	  "invalid value for --wal-budget: expected BYTES with K, M, G, KiB, MiB "
@@ -314,7 +350,7 @@ static const struct env_case env_cases[] = {
 	  "invalid value for FIRELAKE_LISTEN: missing port" },
 	{ { "FIRELAKE_LISTEN=" }, NULL, "invalid value for FIRELAKE_LISTEN: empty" },
 	{ { "FIRELAKE_STORAGE=ftp://x" }, NULL,
-	  "invalid value for FIRELAKE_STORAGE: expected file://PATH or "
+	  "invalid value for FIRELAKE_STORAGE: expected file://PATH, s3:// or "
 	  "s3://BUCKET[/PREFIX]" },
 	{ { "FIRELAKE_WAL_BUDGET=lots" }, NULL,
 	  "invalid value for FIRELAKE_WAL_BUDGET: expected BYTES with K, M, G, "
@@ -343,7 +379,7 @@ static void test_env(void **state)
 		struct fl_config c;
 		struct fl_error err;
 		enum fl_result rc = parse(&c, args, t->env, &err);
-		char got[4200];
+		char got[16384];
 
 		if (!t->field) {
 			if (rc != FL_INVALID || strcmp(err.msg, t->want) != 0)
@@ -395,7 +431,7 @@ static const struct file_case file_cases[] = {
 	{ "log-level = info\nlog-level =\n", NULL,
 	  "2: invalid value for log-level: expected debug, info, warn or error" },
 	{ "storage = nfs://x\n", NULL,
-	  "1: invalid value for storage: expected file://PATH or "
+	  "1: invalid value for storage: expected file://PATH, s3:// or "
 	  "s3://BUCKET[/PREFIX]" },
 	{ "config = /other.conf\n", NULL,
 	  "1: config cannot be set in a config file" },
@@ -413,7 +449,7 @@ static void test_file(void **state)
 		struct fl_config c;
 		struct fl_error err;
 		enum fl_result rc = parse(&c, args, NULL, &err);
-		char got[4200], want[512];
+		char got[16384], want[512];
 
 		if (!t->field) {
 			snprintf(want, sizeof want, "%s:%s", path, t->want);
@@ -461,6 +497,47 @@ static void test_file_line_too_long(void **state)
 }
 
 /* ---- precedence ------------------------------------------------------- */
+
+/* Who may reach the listener without keys: loopback, or when told. */
+static void test_exposure(void **state)
+{
+	static const struct {
+		const char *args[MAX_ARGS];
+		bool ok;
+	} cases[] = {
+		{ { NULL }, true },                                  /* 127.0.0.1 */
+		{ { "--listen", "127.8.9.10:80" }, true },
+		{ { "--listen", "[::1]:80" }, true },
+		{ { "--listen", "localhost:80" }, true },
+		{ { "--listen", "0.0.0.0:80" }, false },
+		{ { "--listen", "[::]:80" }, false },
+		{ { "--listen", "lake-1.internal:80" }, false },
+		{ { "--listen", "128.0.0.1:80" }, false },
+		{ { "--listen", "0.0.0.0:80", "--allow-anonymous" }, true },
+		{ { "--listen", "0.0.0.0:80", "--access-keys", "AKIAEXAMPLE0000001:x" }, true },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct fl_config c;
+		struct fl_error err = { 0 };
+		const char *env[] = { NULL };
+		assert_int_equal(parse(&c, cases[i].args, env, &err), FL_OK);
+		enum fl_result r = fl_config_check_exposure(&c, &err);
+		if ((r == FL_OK) != cases[i].ok)
+			fail_msg("case %zu: %s", i, err.msg);
+		if (r != FL_OK) {
+			assert_non_null(strstr(err.msg, "refusing to listen on"));
+			assert_non_null(strstr(err.msg, "--allow-anonymous"));
+		}
+	}
+	/* The secret never shows in a refusal. */
+	struct fl_config c;
+	struct fl_error err = { 0 };
+	const char *args[] = { "--access-keys", "AKIAEXAMPLE0000001:topsecret,bad", NULL };
+	const char *env[] = { NULL };
+	assert_int_equal(parse(&c, args, env, &err), FL_INVALID);
+	assert_null(strstr(err.msg, "topsecret"));
+}
 
 static void test_precedence(void **state)
 {
@@ -684,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_before_file),
 		cmocka_unit_test(test_data_dir_too_long_for_storage),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_exposure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,7 +39,7 @@ static int setup(void **state)
 	char url[128];
 	snprintf(url, sizeof url, "file://%s/lake", fx->root);
 	struct fl_error err;
-	if (fl_storage_open(url, &fx->s, &err) != FL_OK)
+	if (fl_storage_open(url, NULL, &fx->s, &err) != FL_OK)
 		return -1;
 	*state = fx;
 	return 0;
@@ -136,11 +136,13 @@ static void test_open_urls(void **state)
 	(void)state;
 	struct fl_storage *s = NULL;
 	struct fl_error err;
-	assert_int_equal(fl_storage_open("s3://bucket/prefix", &s, &err), FL_INVALID);
-	assert_string_equal(err.msg, "s3 storage is not built yet");
+	assert_int_equal(fl_storage_open("s3://Bad_Bucket/prefix", NULL, &s, &err), FL_INVALID);
 	assert_null(s);
-	assert_int_equal(fl_storage_open("ftp://x", &s, &err), FL_INVALID);
-	assert_int_equal(fl_storage_open("file://", &s, &err), FL_INVALID);
+	assert_int_equal(fl_storage_open("s3://lake/a//b", NULL, &s, &err), FL_INVALID);
+	assert_int_equal(fl_storage_open("s3://lake/../b", NULL, &s, &err), FL_INVALID);
+	assert_null(s);
+	assert_int_equal(fl_storage_open("ftp://x", NULL, &s, &err), FL_INVALID);
+	assert_int_equal(fl_storage_open("file://", NULL, &s, &err), FL_INVALID);
 	fl_storage_free(NULL);
 }
 
@@ -175,7 +177,29 @@ static void test_round_trip_overwrite(void **state)
 	assert_int_equal(fl_storage_get(fx->s, "lake", "bin", &b, &err), FL_OK);
 	assert_int_equal(b.len, 4 + 256); /* get appends */
 	assert_memory_equal(b.data + 4, bin, 256);
+
+	/* Ranges: inside, clipped at the end, past the end, empty. */
+	static const struct { uint64_t off, len, want_off, want_len; } ranges[] = {
+		{ 0, 1, 0, 1 }, { 10, 20, 10, 20 }, { 250, 100, 250, 6 },
+		{ 256, 5, 0, 0 }, { 1000, 5, 0, 0 }, { 7, 0, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+		fl_buf_reset(&b);
+		assert_int_equal(fl_storage_get_range(fx->s, "lake", "bin", ranges[i].off,
+						      ranges[i].len, &b, &err), FL_OK);
+		assert_int_equal(b.len, ranges[i].want_len);
+		if (b.len)
+			assert_memory_equal(b.data, bin + ranges[i].want_off, b.len);
+	}
+	assert_int_equal(fl_storage_get_range(fx->s, "lake", "nope", 0, 1, &b, &err),
+			 FL_NOT_FOUND);
 	fl_buf_free(&b);
+
+	/* Health: a good write leaves the store "ok". */
+	struct fl_storage_health h;
+	fl_storage_health(fx->s, &h);
+	assert_int_equal(h.state, FL_STORAGE_OK);
+	assert_string_equal(fl_storage_state_name(h.state), "ok");
 
 	/* The object is the file <root>/<bucket>/<key>. */
 	char path[256];

@@ -1,7 +1,9 @@
 /*
  * test_wal.c - the WAL: framing, group commit under concurrency, torn and
  * corrupt tails, injected short writes / ENOSPC / fdatasync failures, the
- * byte budget, quarantine, seal/list/remove and seq after reopen.
+ * byte budget, quarantine of a torn tail, seal/list/remove and seq after
+ * reopen.  Salvage past damage and quarantine of a damaged stretch are in
+ * test_wal_salvage.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
