@@ -75,7 +75,16 @@ if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
 fi
 install "${missing[@]+"${missing[@]}"}"
 
-# 2. Python test clients, checked against the python3 that tests will run.
+# 2. Checkers that scripts/test.sh runs: valgrind (the unit suite under
+# memcheck), clang with libFuzzer (scripts/fuzz.sh).  gcc's AddressSanitizer
+# and UBSan runtimes come with build-essential.
+missing=()
+for p in valgrind clang libclang-rt-dev; do
+	installed "$p" || missing+=("$p")
+done
+install "${missing[@]+"${missing[@]}"}"
+
+# 3. Python test clients, checked against the python3 that tests will run.
 missing=()
 python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
 command -v aws >/dev/null 2>&1 || missing+=(awscli)
@@ -86,7 +95,7 @@ if ! python3 -c 'import boto3' >/dev/null 2>&1; then
 	die "$(command -v python3) still cannot import boto3; install boto3 for it"
 fi
 
-# 3. Optional: moto, for S3 tests.  Never fails the install and never
+# 4. Optional: moto, for S3 tests.  Never fails the install and never
 # forces an `apt-get update` by itself.
 if ! python3 -c 'import moto' >/dev/null 2>&1; then
 	if apt-cache show python3-moto >/dev/null 2>&1; then
