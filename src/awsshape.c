@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "awsshape_model.h"
+#include "buf.h"
 
 #define AS_PATH_MAX 512
 #define AS_DEPTH_MAX 64                 /* nested containers walked */
@@ -59,36 +60,13 @@
 static int32_t utf8_next(const char *s, size_t n, size_t *i)
 {
 	const unsigned char *p = (const unsigned char *)s + *i;
-	size_t left = n - *i;
-	int32_t cp;
-	size_t len;
+	size_t len = fl_utf8_seq(p, n - *i);
 
-	if (p[0] < 0x80) {
-		(*i)++;
-		return p[0];
-	}
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		len = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		len = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		len = 4;
-		cp = p[0] & 0x07;
-	} else {
+	if (len == 0)
 		return -1;
-	}
-	if (left < len)
-		return -1;
-	for (size_t k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return -1;
+	int32_t cp = len == 1 ? p[0] : p[0] & (0x7f >> len);
+	for (size_t k = 1; k < len; k++)
 		cp = (cp << 6) | (p[k] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
 	*i += len;
 	return cp;
 }
