@@ -578,6 +578,77 @@ out:
 	return r;
 }
 
+enum fl_result fl_stage_ready(struct fl_stage *st, const struct fl_stage_parts *parts,
+			      bool *ready, uint64_t *bytes, struct fl_error *err)
+{
+	PGconn *conn = NULL;
+	PGresult *res = NULL;
+	struct fl_buf dbs, rels;
+	const char **dv = calloc(parts->n + 1, sizeof *dv), **rv = calloc(parts->n + 1, sizeof *rv);
+	char (*relnames)[64] = calloc(parts->n + 1, sizeof *relnames);
+	enum fl_result r = FL_OK;
+	fl_buf_init(&dbs, SQL_MAX);
+	fl_buf_init(&rels, SQL_MAX);
+	for (size_t i = 0; i < parts->n; i++) {
+		ready[i] = false;
+		bytes[i] = 0;
+	}
+	if (!dv || !rv || !relnames) {
+		r = oom(err);
+		goto out;
+	}
+	for (size_t i = 0; i < parts->n; i++) {
+		if ((r = fl_stage_check_names(parts->items[i].db, parts->items[i].tbl, err)) != FL_OK)
+			goto out;
+		fl_stage_level_name(parts->items[i].tbl, parts->items[i].vals, parts->items[i].nvals,
+				    relnames[i]);
+		dv[i] = parts->items[i].db;
+		rv[i] = relnames[i];
+	}
+	if (parts->n == 0)
+		goto out;
+	if ((r = fl_stage_text_array(dv, parts->n, &dbs)) != FL_OK ||
+	    (r = fl_stage_text_array(rv, parts->n, &rels)) != FL_OK) {
+		r = fl_error_set(err, FL_INVALID, "the partitions of the query are too many");
+		goto out;
+	}
+	if ((r = fl_db_acquire(st->db, &conn, err)) != FL_OK || (r = epoch_check(conn, err)) != FL_OK)
+		goto out;
+	/* A partition is ready when it has a leaf and every object of it
+	 * (but error records) has its fl_stage_objects row, which commits
+	 * with the object's COPY.  "o.db <> ''" lets the partial index
+	 * fl_objects_partition serve. */
+	const char *q[] = { dbs.data, rels.data };
+	if ((r = fl_db_exec(conn,
+			    "SELECT u.i, sp.relname IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+			    "fl_objects o WHERE o.db = sp.db AND o.db <> '' AND o.tbl = sp.tbl AND "
+			    "o.vals = sp.vals AND o.kind <> 'error' AND NOT EXISTS (SELECT 1 FROM "
+			    "fl_stage_objects s WHERE s.bucket = o.bucket AND s.key = o.key AND "
+			    "s.db = o.db AND s.tbl = o.tbl)), (SELECT coalesce(sum(o.bytes), 0) FROM "
+			    "fl_objects o WHERE o.db = sp.db AND o.db <> '' AND o.tbl = sp.tbl AND "
+			    "o.vals = sp.vals AND o.kind <> 'error') FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
+			    "AS u(db, r, i) LEFT JOIN fl_stage_partitions sp ON sp.db = u.db AND "
+			    "sp.relname = u.r", 2, q, &res, err)) != FL_OK)
+		goto out;
+	for (int k = 0; k < PQntuples(res); k++) {
+		unsigned long long i = strtoull(PQgetvalue(res, k, 0), NULL, 10);
+		if (i < 1 || i > parts->n)
+			continue;
+		ready[i - 1] = PQgetvalue(res, k, 1)[0] == 't';
+		bytes[i - 1] = strtoull(PQgetvalue(res, k, 2), NULL, 10);
+	}
+out:
+	PQclear(res);
+	if (conn)
+		fl_db_release(st->db, conn);
+	free(dv);
+	free(rv);
+	free(relnames);
+	fl_buf_free(&dbs);
+	fl_buf_free(&rels);
+	return r;
+}
+
 /* ---- query plans ------------------------------------------------------------------ */
 
 struct relref {

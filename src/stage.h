@@ -84,6 +84,13 @@ enum fl_result fl_stage_plan_parts(struct fl_stage *st, PGconn *conn, const char
 				   struct fl_stage_parts *parts, struct fl_error *err) FL_MUST_USE;
 void fl_stage_parts_free(struct fl_stage_parts *parts);
 
+/* Of parts, those with nothing left to stage: ready[i] true, and bytes[i]
+ * the lake bytes of each partition's objects (as fl_stage_partition's
+ * *bytes_read), in one statement for all of them; only the others need
+ * fl_stage_partition.  ready and bytes hold parts->n entries. */
+enum fl_result fl_stage_ready(struct fl_stage *st, const struct fl_stage_parts *parts,
+			      bool *ready, uint64_t *bytes, struct fl_error *err) FL_MUST_USE;
+
 /* Marks partitions as in use by a query (not evicted until released) and
  * bumps their used_at. */
 void fl_stage_hold(struct fl_stage *st, const struct fl_stage_parts *parts);

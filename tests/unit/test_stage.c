@@ -929,6 +929,72 @@ static enum fl_result plan(const char *sql, struct fl_stage_parts *parts, char *
 	return r;
 }
 
+/* fl_stage_ready: which partitions of a plan need no staging, and the
+ * lake bytes of each, in one statement. */
+static void test_ready(void **state)
+{
+	(void)state;
+	static const char *const nope[] = { "zz", "2026-01-01" };
+	static const char ja[] = "{\"event_uuid\":\"ra\"}\n";
+	static const char jb[] = "{\"event_uuid\":\"rb\"}\n{\"event_uuid\":\"rb2\"}\n";
+	struct fl_error err;
+	make_table("ready", FL_FORMAT_JSON, keys2, 2, EVENTS_COLUMNS, NULL);
+	add_partition("ready", part_a, 2);
+	add_partition("ready", part_b, 2);
+	add_partition("ready", part_c, 2);   /* no objects */
+	add_object("ready", part_a, 2, "ready/a/1.json", ja, sizeof ja - 1);
+	add_object("ready", part_b, 2, "ready/b/1.json", jb, sizeof jb - 1);
+	sync_ok("ready");
+
+	struct fl_stage_part items[] = {
+		{ "default", "ready", part_a, 2 }, { "default", "ready", part_b, 2 },
+		{ "default", "ready", part_c, 2 }, { "default", "ready", nope, 2 },
+	};
+	struct fl_stage_parts parts = { items, 4, NULL };
+	bool ready[4];
+	uint64_t bytes[4];
+	assert_int_equal(fl_stage_ready(st, &parts, ready, bytes, &err), FL_OK);
+	assert_false(ready[0]);
+	assert_false(ready[1]);
+	assert_true(ready[2]);    /* nothing to stage */
+	assert_false(ready[3]);   /* not a partition: fl_stage_partition says so */
+	assert_int_equal(bytes[0], sizeof ja - 1);
+	assert_int_equal(bytes[1], sizeof jb - 1);
+	assert_int_equal(bytes[2], 0);
+	assert_int_equal(bytes[3], 0);
+
+	assert_int_equal(stage_ok("ready", part_a, 2), 1);
+	assert_int_equal(fl_stage_ready(st, &parts, ready, bytes, &err), FL_OK);
+	assert_true(ready[0]);
+	assert_false(ready[1]);
+	/* An object delivered after staging: not ready until it is staged. */
+	add_object("ready", part_a, 2, "ready/a/2.json", ja, sizeof ja - 1);
+	assert_int_equal(fl_stage_ready(st, &parts, ready, bytes, &err), FL_OK);
+	assert_false(ready[0]);
+	assert_int_equal(bytes[0], 2 * (sizeof ja - 1));
+	assert_int_equal(stage_ok("ready", part_a, 2), 1);
+	assert_int_equal(stage_ok("ready", part_b, 2), 2);
+	assert_int_equal(fl_stage_ready(st, &parts, ready, bytes, &err), FL_OK);
+	assert_true(ready[0] && ready[1] && ready[2]);
+	assert_false(ready[3]);
+	/* Error records are never staged and never wait. */
+	struct fl_catalog_object eo = {
+		.bucket = "lake", .key = "ready/a/errors.json", .kind = "error",
+		.partition_path = "ready", .bytes = 7, .records = 1,
+		.min_ms = INT64_MAX, .max_ms = INT64_MIN,
+		.db = "default", .tbl = "ready", .vals = part_a, .nvals = 2,
+	};
+	PGconn *c = acquire();
+	assert_int_equal(fl_catalog_add_object(c, &eo, &err), FL_OK);
+	fl_db_release(db, c);
+	assert_int_equal(fl_stage_ready(st, &parts, ready, bytes, &err), FL_OK);
+	assert_true(ready[0]);
+	assert_int_equal(bytes[0], 2 * (sizeof ja - 1));
+	/* An empty plan. */
+	struct fl_stage_parts none = { NULL, 0, NULL };
+	assert_int_equal(fl_stage_ready(st, &none, ready, bytes, &err), FL_OK);
+}
+
 static void test_plan_parts(void **state)
 {
 	(void)state;
@@ -1213,6 +1279,7 @@ int main(void)
 		cmocka_unit_test(test_sync_and_stage_json),
 		cmocka_unit_test(test_stage_csv),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_ready),
 		cmocka_unit_test(test_plan_parts),
 		cmocka_unit_test(test_evolution),
 		cmocka_unit_test(test_partitions_change),
