@@ -964,6 +964,10 @@ static void test_ready(void **state)
 	assert_int_equal(bytes[3], 0);
 
 	assert_int_equal(stage_ok("ready", part_a, 2), 1);
+	/* The filled leaf was vacuumed: its page is all-visible. */
+	assert_query("SELECT c.relpages || '/' || c.relallvisible FROM fl_stage_partitions s "
+		     "JOIN pg_class c ON c.relname = s.relname WHERE s.tbl = 'ready' AND "
+		     "s.vals = '{a,2026-01-01}'", "1/1");
 	assert_int_equal(fl_stage_ready(st, &parts, ready, bytes, &err), FL_OK);
 	assert_true(ready[0]);
 	assert_false(ready[1]);
