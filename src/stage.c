@@ -259,7 +259,9 @@ static enum fl_result stage_object(struct job *j, PGconn *conn, struct fl_stage_
 	enum fl_result r;
 	const char *p[] = { o->bucket, o->key, j->db, j->tbl, j->vals_lit };
 	snprintf(what, sizeof what, "s3://%s/%s", o->bucket, o->key);
-	if ((r = fl_stage_run(conn, "BEGIN", err)) != FL_OK ||
+	/* No flush at commit: a crash empties the UNLOGGED leaves and the
+	 * epoch, which forgets every stage record anyway (see above). */
+	if ((r = fl_stage_run(conn, "BEGIN; SET LOCAL synchronous_commit TO off", err)) != FL_OK ||
 	    (r = fl_db_exec(conn, "INSERT INTO fl_stage_objects (bucket, key, db, tbl, vals, rows) "
 			    "VALUES ($1, $2, $3, $4, $5::text[], 0) ON CONFLICT DO NOTHING "
 			    "RETURNING 1", 5, p, &res, err)) != FL_OK)
@@ -571,15 +573,17 @@ enum fl_result fl_stage_partition(struct fl_stage *st, const struct fl_stage_par
 			goto out;
 		}
 		*staged_rows = atomic_load(&j.rows);
-		if (*staged_rows > 0)
-			vacuum_leaf(conn, p->db, relname);
-	} else {
-		const char *u[] = { p->db, relname };
-		struct fl_error e2;
-		if (fl_db_exec(conn, "UPDATE fl_stage_partitions SET used_at = now() WHERE "
-			       "db = $1 AND relname = $2", 2, u, NULL, &e2) != FL_OK)
-			fl_debug("stage: used_at not updated: %s", e2.msg);
 	}
+	/* used_at, in a commit that waits for its flush: the objects' commits
+	 * did not, and VACUUM makes a page all-visible only once the commits
+	 * of its rows are flushed (WAL flushes in order). */
+	const char *u[] = { p->db, relname };
+	struct fl_error e2;
+	if (fl_db_exec(conn, "UPDATE fl_stage_partitions SET used_at = now() WHERE "
+		       "db = $1 AND relname = $2", 2, u, NULL, &e2) != FL_OK)
+		fl_debug("stage: used_at not updated: %s", e2.msg);
+	else if (*staged_rows > 0)
+		vacuum_leaf(conn, p->db, relname);
 	evict(st, conn, p->db, relname);
 out:
 	if (helper_started)
