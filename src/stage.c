@@ -528,9 +528,9 @@ enum fl_result fl_stage_partition(struct fl_stage *st, const struct fl_stage_par
 	PQclear(res);
 	if ((r = fl_db_exec(conn, "SELECT o.bucket, o.key, o.bytes, s.key IS NOT NULL FROM "
 			    "fl_objects o LEFT JOIN fl_stage_objects s ON s.bucket = o.bucket AND "
-			    "s.key = o.key AND s.db = o.db AND s.tbl = o.tbl WHERE o.db = $1 AND o.tbl = $2 AND o.vals = $3::text[] "
-			    "AND o.kind <> 'error' ORDER BY o.delivered_at, o.key", 3, q, &res,
-			    err)) != FL_OK)
+			    "s.key = o.key AND s.db = o.db AND s.tbl = o.tbl WHERE o.db = $1 AND "
+			    "o.tbl = $2 AND o.vals = $3::text[] AND o.kind <> 'error' ORDER BY "
+			    "o.delivered_at, o.key", 3, q, &res, err)) != FL_OK)
 		goto out;
 	size_t n = (size_t)PQntuples(res);
 	if (n && !(j.objs = calloc(n, sizeof *j.objs))) {
@@ -601,41 +601,53 @@ out:
 	return r;
 }
 
+/* The partitions' databases and leaf names as two PostgreSQL text-array
+ * literals, in the order of parts (for unnest($1::text[], $2::text[])). */
+static enum fl_result leaf_arrays(const struct fl_stage_parts *parts, struct fl_buf *dbs,
+				  struct fl_buf *rels, struct fl_error *err)
+{
+	const char **dv = calloc(parts->n + 1, sizeof *dv), **rv = calloc(parts->n + 1, sizeof *rv);
+	char (*relnames)[64] = calloc(parts->n + 1, sizeof *relnames);
+	enum fl_result r = FL_OK;
+	if (!dv || !rv || !relnames) {
+		r = oom(err);
+		goto out;
+	}
+	for (size_t i = 0; i < parts->n; i++) {
+		fl_stage_level_name(parts->items[i].tbl, parts->items[i].vals, parts->items[i].nvals,
+				    relnames[i]);
+		dv[i] = parts->items[i].db;
+		rv[i] = relnames[i];
+	}
+	if (fl_stage_text_array(dv, parts->n, dbs) != FL_OK ||
+	    fl_stage_text_array(rv, parts->n, rels) != FL_OK)
+		r = fl_error_set(err, FL_INVALID, "the partitions of the query are too many");
+out:
+	free(dv);
+	free(rv);
+	free(relnames);
+	return r;
+}
+
 enum fl_result fl_stage_ready(struct fl_stage *st, const struct fl_stage_parts *parts,
 			      bool *ready, uint64_t *bytes, struct fl_error *err)
 {
 	PGconn *conn = NULL;
 	PGresult *res = NULL;
 	struct fl_buf dbs, rels;
-	const char **dv = calloc(parts->n + 1, sizeof *dv), **rv = calloc(parts->n + 1, sizeof *rv);
-	char (*relnames)[64] = calloc(parts->n + 1, sizeof *relnames);
 	enum fl_result r = FL_OK;
 	fl_buf_init(&dbs, SQL_MAX);
 	fl_buf_init(&rels, SQL_MAX);
 	for (size_t i = 0; i < parts->n; i++) {
 		ready[i] = false;
 		bytes[i] = 0;
-	}
-	if (!dv || !rv || !relnames) {
-		r = oom(err);
-		goto out;
-	}
-	for (size_t i = 0; i < parts->n; i++) {
 		if ((r = fl_stage_check_names(parts->items[i].db, parts->items[i].tbl, err)) != FL_OK)
 			goto out;
-		fl_stage_level_name(parts->items[i].tbl, parts->items[i].vals, parts->items[i].nvals,
-				    relnames[i]);
-		dv[i] = parts->items[i].db;
-		rv[i] = relnames[i];
 	}
 	if (parts->n == 0)
 		goto out;
-	if ((r = fl_stage_text_array(dv, parts->n, &dbs)) != FL_OK ||
-	    (r = fl_stage_text_array(rv, parts->n, &rels)) != FL_OK) {
-		r = fl_error_set(err, FL_INVALID, "the partitions of the query are too many");
-		goto out;
-	}
-	if ((r = fl_db_acquire(st->db, &conn, err)) != FL_OK || (r = epoch_check(conn, err)) != FL_OK)
+	if ((r = leaf_arrays(parts, &dbs, &rels, err)) != FL_OK ||
+	    (r = fl_db_acquire(st->db, &conn, err)) != FL_OK || (r = epoch_check(conn, err)) != FL_OK)
 		goto out;
 	/* A partition is ready when it has a leaf and every object of it
 	 * (but error records) has its fl_stage_objects row, which commits
@@ -649,9 +661,9 @@ enum fl_result fl_stage_ready(struct fl_stage *st, const struct fl_stage_parts *
 			    "fl_stage_objects s WHERE s.bucket = o.bucket AND s.key = o.key AND "
 			    "s.db = o.db AND s.tbl = o.tbl)), (SELECT coalesce(sum(o.bytes), 0) FROM "
 			    "fl_objects o WHERE o.db = sp.db AND o.db <> '' AND o.tbl = sp.tbl AND "
-			    "o.vals = sp.vals AND o.kind <> 'error') FROM unnest($1::text[], $2::text[]) WITH ORDINALITY "
-			    "AS u(db, r, i) LEFT JOIN fl_stage_partitions sp ON sp.db = u.db AND "
-			    "sp.relname = u.r", 2, q, &res, err)) != FL_OK)
+			    "o.vals = sp.vals AND o.kind <> 'error') FROM unnest($1::text[], "
+			    "$2::text[]) WITH ORDINALITY AS u(db, r, i) LEFT JOIN fl_stage_partitions "
+			    "sp ON sp.db = u.db AND sp.relname = u.r", 2, q, &res, err)) != FL_OK)
 		goto out;
 	for (int k = 0; k < PQntuples(res); k++) {
 		unsigned long long i = strtoull(PQgetvalue(res, k, 0), NULL, 10);
@@ -664,9 +676,6 @@ out:
 	PQclear(res);
 	if (conn)
 		fl_db_release(st->db, conn);
-	free(dv);
-	free(rv);
-	free(relnames);
 	fl_buf_free(&dbs);
 	fl_buf_free(&rels);
 	return r;
@@ -920,19 +929,12 @@ void fl_stage_hold(struct fl_stage *st, const struct fl_stage_parts *parts)
 	struct fl_buf dbs, rels;
 	PGconn *conn = NULL;
 	struct fl_error err;
-	const char **dv = calloc(parts->n + 1, sizeof *dv), **rv = calloc(parts->n + 1, sizeof *rv);
-	char (*relnames)[64] = calloc(parts->n + 1, sizeof *relnames);
 	fl_buf_init(&dbs, SQL_MAX);
 	fl_buf_init(&rels, SQL_MAX);
 	pthread_mutex_lock(&st->mu);
 	for (size_t i = 0; i < parts->n; i++) {
 		char key[2 * FL_STAGE_NAME_MAX + 2], rel[64];
 		hold_key(&parts->items[i], key, rel);
-		if (relnames && dv && rv) {
-			memcpy(relnames[i], rel, sizeof rel);
-			dv[i] = parts->items[i].db;
-			rv[i] = relnames[i];
-		}
 		struct hold_ent **b = &st->holds[hold_bucket(key)], *e = *b;
 		while (e && strcmp(e->key, key) != 0)
 			e = e->next;
@@ -950,9 +952,7 @@ void fl_stage_hold(struct fl_stage *st, const struct fl_stage_parts *parts)
 	}
 	pthread_mutex_unlock(&st->mu);
 	/* used_at: the least recently used go first. */
-	if (dv && rv && relnames && parts->n &&
-	    fl_stage_text_array(dv, parts->n, &dbs) == FL_OK &&
-	    fl_stage_text_array(rv, parts->n, &rels) == FL_OK &&
+	if (parts->n && leaf_arrays(parts, &dbs, &rels, &err) == FL_OK &&
 	    fl_db_acquire(st->db, &conn, &err) == FL_OK) {
 		const char *p[] = { dbs.data, rels.data };
 		if (fl_db_exec(conn, "UPDATE fl_stage_partitions p SET used_at = now() FROM "
@@ -961,9 +961,6 @@ void fl_stage_hold(struct fl_stage *st, const struct fl_stage_parts *parts)
 			fl_debug("stage: used_at not updated: %s", err.msg);
 		fl_db_release(st->db, conn);
 	}
-	free(dv);
-	free(rv);
-	free(relnames);
 	fl_buf_free(&dbs);
 	fl_buf_free(&rels);
 }
