@@ -11,8 +11,9 @@ For each of --eager-staging on and off, on a fresh embedded firelake:
     eager staging on, until the backlog is empty (or --settle seconds
     pass without progress).
 Prints, per mode: flat-out events/s, paced events/s, the backlog's
-largest and last value during the paced run, the drain time, and the
-delivered->staged lag per object of the paced run (p50, p99, max).
+largest and last value during the paced run (and its value every 10 s),
+the drain time, and the delivered->staged lag per object of the paced
+run (p50, p99, max).
 "Keeps up" means the backlog stays bounded while the load runs, and
 drains within a few buffer intervals after it.
 
@@ -111,6 +112,7 @@ def run_mode(a, mode, tmp):
         res["paced_p99_ms"] = float(r["p99_ms"])
         res["backlog_max"] = max(samples) if samples else 0
         res["backlog_last"] = samples[-1] if samples else 0
+        res["backlog_series"] = samples[9::10]
         res["deliver_s"] = wait_delivered(fl)
         if mode == "on":
             res["drain_s"], res["left"] = wait_staged(fl, a.settle)
@@ -141,6 +143,7 @@ def main():
                     help="seconds without staging progress that end the wait")
     ap.add_argument("--keep", action="store_true", help="keep the scratch dir")
     a = ap.parse_args()
+    a.build_dir = os.path.abspath(a.build_dir)
     a.firelake = os.path.join(a.build_dir, "firelake")
     a.loadgen = os.path.join(a.build_dir, "bench", "loadgen")
     for b in (a.firelake, a.loadgen):
@@ -165,6 +168,8 @@ def main():
             "%d/%d" % (r["backlog_max"], r["backlog_last"]), r["deliver_s"],
             "%.1f" % r["drain_s"] if "drain_s" in r else "-",
             "%.1f/%.1f/%.1f (%d)" % (lag[1], lag[2], lag[3], lag[0]) if lag else "-"))
+        print("  %s: backlog every 10 s of the paced run: %s" % (
+            r["mode"], " ".join(str(b) for b in r["backlog_series"])))
         if r.get("left"):
             print("  %s: %d objects still unstaged after %.0f s without progress"
                   % (r["mode"], r["left"], a.settle))
