@@ -5,7 +5,7 @@ import base64
 import collections
 import json
 import os
-import shutil
+import re
 import sys
 import unittest
 
@@ -50,8 +50,13 @@ class Backpressure(unittest.TestCase):
                     refused += 1
             self.assertGreater(refused, 0, "the WAL budget never refused a record")
             self.assertGreater(len(acked), 1000)
-            _, metrics = srv.get("/metrics")
-            self.assertRegex(metrics, r'firelake_delivery_failures_total\{stream="bp"\} [1-9]')
+            # The WAL can fill before delivery's first attempt has failed.
+            failing = re.compile(r'firelake_delivery_failures_total\{stream="bp"\} [1-9]')
+
+            def failed_once():
+                m = srv.get("/metrics")[1]
+                return m if failing.search(m) else None
+            metrics = harness.wait_for(failed_once, timeout=30, what="a failed delivery attempt")
             self.assertIn('firelake_objects_delivered_total{stream="bp"} 0\n', metrics)
 
             os.remove(blocker)  # storage is back
