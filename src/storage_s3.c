@@ -79,6 +79,14 @@ static enum fl_result locate(struct s3_storage *ss, const char *bucket, const ch
 	return FL_OK;
 }
 
+/* locate() for a read: a key too long to store cannot exist either. */
+static enum fl_result locate_read(struct s3_storage *ss, const char *bucket, const char *key,
+				  const char **s3_bucket, char *s3_key, struct fl_error *err)
+{
+	enum fl_result r = locate(ss, bucket, key, s3_bucket, s3_key, err);
+	return r == FL_INVALID ? fl_error_set(err, FL_NOT_FOUND, "no such object") : r;
+}
+
 /* ---- put ---------------------------------------------------------------- */
 
 static enum fl_result put_single(struct s3_storage *ss, const char *bucket, const char *key,
@@ -274,9 +282,7 @@ static enum fl_result s3_stat(struct fl_storage *s, const char *bucket, const ch
 	struct s3_storage *ss = s3_of(s);
 	char s3_key[FL_S3_KEY_MAX + 1];
 	const char *s3_bucket;
-	enum fl_result r = locate(ss, bucket, key, &s3_bucket, s3_key, err);
-	if (r == FL_INVALID)
-		return fl_error_set(err, FL_NOT_FOUND, "no such object"); /* cannot exist */
+	enum fl_result r = locate_read(ss, bucket, key, &s3_bucket, s3_key, err);
 	if (r != FL_OK)
 		return r;
 	const struct fl_s3_request req = {
@@ -303,9 +309,7 @@ static enum fl_result s3_get_range(struct fl_storage *s, const char *bucket, con
 	struct s3_storage *ss = s3_of(s);
 	char s3_key[FL_S3_KEY_MAX + 1];
 	const char *s3_bucket;
-	enum fl_result r = locate(ss, bucket, key, &s3_bucket, s3_key, err);
-	if (r == FL_INVALID)
-		return fl_error_set(err, FL_NOT_FOUND, "no such object");
+	enum fl_result r = locate_read(ss, bucket, key, &s3_bucket, s3_key, err);
 	if (r != FL_OK)
 		return r;
 	if (len > UINT64_MAX - offset)
@@ -342,9 +346,7 @@ static enum fl_result s3_get(struct fl_storage *s, const char *bucket, const cha
 	struct s3_storage *ss = s3_of(s);
 	char s3_key[FL_S3_KEY_MAX + 1];
 	const char *s3_bucket;
-	enum fl_result r = locate(ss, bucket, key, &s3_bucket, s3_key, err);
-	if (r == FL_INVALID)
-		return fl_error_set(err, FL_NOT_FOUND, "no such object");
+	enum fl_result r = locate_read(ss, bucket, key, &s3_bucket, s3_key, err);
 	if (r != FL_OK)
 		return r;
 	const struct fl_s3_request req = {
