@@ -23,13 +23,13 @@
  *   scan: 1.7 s against 0.37 s for 2 M events in 480 leaves) ->
  *   parse-analyse the text once (PQprepare of the unnamed statement: its
  *   errors carry SQLSTATEs, the planner's EXPLAIN in stage.c does not) ->
- *   the partitions the plan scans -> hold them ->
- *   BytesScannedCutoffPerQuery against their lake bytes -> those with
- *   objects not yet staged (one statement, fl_stage_ready) staged -> the
- *   statement (extended protocol: one statement only,
- *   single-row mode) streamed into CSV in a buffer bounded by RESULT_MAX ->
- *   COMMIT, release -> <id>.csv and <id>.csv.metadata put in the output
- *   location -> the row's final state and statistics.
+ *   the partitions the plan scans -> hold them -> BytesScannedCutoffPerQuery
+ *   against their lake bytes -> those with objects not yet staged (one
+ *   statement, fl_stage_ready) staged -> the statement (extended
+ *   protocol: one statement only, single-row mode) streamed into CSV in a
+ *   buffer bounded by RESULT_MAX -> COMMIT, release -> <id>.csv and
+ *   <id>.csv.metadata put in the output location -> the row's final state
+ *   and statistics.
  * DDL and utility statements go to athena_ddl.h and write <id>.txt.
  * The time limit is the workgroup's StatementTimeoutInSeconds (default
  * 1800) from the claim, staging included; a stage call that answers
