@@ -2,6 +2,39 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+
+/* Makes msg[cap] well-formed UTF-8 in place.  Messages quote client text,
+ * and a precision ("%.200s") or the buffer's end may cut a character in
+ * two: every byte that is not part of a well-formed sequence becomes
+ * U+FFFD, as a JSON answer would show it, and the text stays within cap,
+ * ending on a character boundary. */
+static void utf8_repair(char *msg, size_t cap)
+{
+	const unsigned char *u = (const unsigned char *)msg;
+	size_t n = strlen(msg), i = 0, k;
+	while (i < n && (k = fl_utf8_seq(u + i, n - i)) != 0)
+		i += k;
+	if (i == n)
+		return;
+	char out[FL_ERROR_MAX];
+	size_t o = i;
+	memcpy(out, msg, o);
+	while (i < n) {
+		k = fl_utf8_seq(u + i, n - i);
+		const char *c = k ? msg + i : "\xef\xbf\xbd";
+		size_t len = k ? k : 3;
+		if (o + len >= cap || o + len >= sizeof out)
+			break;
+		memcpy(out + o, c, len);
+		o += len;
+		i += k ? k : 1;
+	}
+	out[o] = '\0';
+	memcpy(msg, out, o + 1);
+}
 
 enum fl_result fl_error_set(struct fl_error *err, enum fl_result code,
 			    const char *fmt, ...)
@@ -11,6 +44,7 @@ enum fl_result fl_error_set(struct fl_error *err, enum fl_result code,
 		va_start(ap, fmt);
 		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 		va_end(ap);
+		utf8_repair(err->msg, sizeof err->msg);
 		err->code = code;
 		err->type[0] = '\0';
 	}
@@ -25,6 +59,7 @@ enum fl_result fl_error_set_type(struct fl_error *err, enum fl_result code,
 		va_start(ap, fmt);
 		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 		va_end(ap);
+		utf8_repair(err->msg, sizeof err->msg);
 		err->code = code;
 		snprintf(err->type, sizeof err->type, "%s", type);
 	}

@@ -72,14 +72,29 @@ static void test_body(void **state)
 	assert_int_equal(fl_awserr_body(FL_SVC_GLUE, &err, &out, &type), 400);
 	assert_string_equal(type, "CrawlerRunningException");
 	assert_string_equal(out.data, "{\"__type\":\"CrawlerRunningException\",\"Message\":\"running\"}");
-	/* A message quoting client bytes stays valid JSON: what is not UTF-8
+	/* A message quoting client bytes is UTF-8 from the start: what is not
 	 * (a stray continuation byte, a cut sequence, an overlong form, a
 	 * surrogate) becomes U+FFFD, well-formed characters stay. */
+#define FFFD "\xef\xbf\xbd"
 	fl_error_set(&err, FL_INVALID, "a\x80" "b \xc3\xa9 \xe2\x82 \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98\x80!\xf0");
+	assert_string_equal(err.msg, "a" FFFD "b \xc3\xa9 " FFFD FFFD " " FFFD FFFD " " FFFD FFFD FFFD
+			    " \xf0\x9f\x98\x80!" FFFD);
 	assert_int_equal(fl_awserr_body(FL_SVC_GLUE, &err, &out, &type), 400);
 	assert_string_equal(out.data, "{\"__type\":\"InvalidInputException\",\"Message\":"
-				      "\"a\\ufffdb \xc3\xa9 \\ufffd\\ufffd \\ufffd\\ufffd "
-				      "\\ufffd\\ufffd\\ufffd \xf0\x9f\x98\x80!\\ufffd\"}");
+				      "\"a" FFFD "b \xc3\xa9 " FFFD FFFD " " FFFD FFFD " " FFFD FFFD FFFD
+				      " \xf0\x9f\x98\x80!" FFFD "\"}");
+	/* A precision that cuts a character in two. */
+	fl_error_set_type(&err, FL_INVALID, "X", "type '%.3s' for", "\xc3\xa9\xc3\xa9");
+	assert_string_equal(err.msg, "type '\xc3\xa9" FFFD "' for");
+	/* The buffer's end cutting one: shorter, and ending on a boundary. */
+	char big[2 * FL_ERROR_MAX];
+	for (size_t i = 0; i + 2 < sizeof big; i += 2)
+		memcpy(big + i, "\xc3\xa9", 2);
+	big[sizeof big - 2] = '\0';
+	fl_error_set(&err, FL_INVALID, "%s", big);   /* 1,023 bytes: the last is a lead byte */
+	assert_int_equal(strlen(err.msg), FL_ERROR_MAX - 2);
+	assert_memory_equal(err.msg + FL_ERROR_MAX - 4, "\xc3\xa9", 2);
+#undef FFFD
 	fl_buf_free(&out);
 }
 
